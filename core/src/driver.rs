@@ -1,0 +1,393 @@
+//! The drivers: loops that run the machine against a transport and a clock.
+//!
+//! [`retry`] and [`retry_with`] are `async fn`s generic over everything, with
+//! no `Box`, no `dyn` future and no allocation; their future is one concrete
+//! type that lives on the caller's stack (or in an embassy task). The loop is
+//! `interceptors → transport → response interceptors → classify → machine →
+//! sleep`. [`retry_blocking`] runs the same machine for firmware without an
+//! executor.
+//!
+//! # Cancellation
+//!
+//! Dropping the future at any await point (an interceptor, the transport, a
+//! sleep) is safe: nothing is left half-done in the engine, and the
+//! middleware's [`after_call`](crate::Middleware::after_call) is told
+//! [`CallResult::Cancelled`](crate::CallResult::Cancelled), so a circuit
+//! breaker or a budget stays consistent.
+
+use core::time::Duration;
+
+use embassy_futures::select::{Either, select};
+use rand_core::Rng;
+
+use crate::error::{FailureKind, RetryError, StopReason, TransportError};
+use crate::interceptor::{AttemptContext, RequestInterceptor, ResponseInterceptor};
+use crate::machine::{Decision, Failure, RetryMachine};
+use crate::middleware::{AttemptOutcome, CallOutcome, CallResult, Middleware, RetryEvent};
+use crate::policy::{Policy, RetryOn};
+use crate::strategy::RetryStrategy;
+use crate::time::Instant;
+use crate::transport::{BlockingClock, BlockingTransport, Clock, Transport};
+
+/// Interceptors and middleware for one call: what runs around the transport.
+///
+/// `()` in any slot means "none". Several of a kind compose as a tuple.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pipeline<I = (), O = (), M = ()> {
+    /// Request interceptors, run on a fresh copy of the request before each
+    /// attempt.
+    pub request: I,
+    /// Response interceptors, run on each response.
+    pub response: O,
+    /// Middleware around the whole retry loop.
+    pub middleware: M,
+}
+
+impl Pipeline {
+    /// An empty pipeline.
+    pub const fn new() -> Self {
+        Self {
+            request: (),
+            response: (),
+            middleware: (),
+        }
+    }
+}
+
+impl<I, O, M> Pipeline<I, O, M> {
+    /// Sets the request interceptor(s).
+    pub fn request<I2>(self, request: I2) -> Pipeline<I2, O, M> {
+        Pipeline {
+            request,
+            response: self.response,
+            middleware: self.middleware,
+        }
+    }
+
+    /// Sets the response interceptor(s).
+    pub fn response<O2>(self, response: O2) -> Pipeline<I, O2, M> {
+        Pipeline {
+            request: self.request,
+            response,
+            middleware: self.middleware,
+        }
+    }
+
+    /// Sets the middleware.
+    pub fn middleware<M2>(self, middleware: M2) -> Pipeline<I, O, M2> {
+        Pipeline {
+            request: self.request,
+            response: self.response,
+            middleware,
+        }
+    }
+}
+
+/// Sends `request` through `transport`, retrying per `policy`.
+///
+/// ```
+/// # use core::time::Duration;
+/// use tenace::testing::{MockClock, ScriptedTransport, Step};
+/// use tenace::{ExponentialBackoff, FailureKind, Policy, SeededRng};
+///
+/// let clock = MockClock::new();
+/// let transport = ScriptedTransport::new([
+///     Step::fail(FailureKind::Connect),
+///     Step::fail(FailureKind::Io),
+///     Step::ok(200u16),
+/// ]);
+/// let policy = Policy::new(ExponentialBackoff::new(Duration::from_secs(1), 2, Duration::from_secs(30))?);
+/// let response = embassy_futures::block_on(tenace::retry(&transport, &clock, &policy, &mut SeededRng::new(1), "GET /"));
+/// assert_eq!(response.unwrap(), 200);
+/// assert_eq!(clock.sleeps().as_slice(), [Duration::from_secs(2), Duration::from_secs(4)]);
+/// # Ok::<(), tenace::ConfigError>(())
+/// ```
+pub async fn retry<T, C, S, P, R>(
+    transport: &T,
+    clock: &C,
+    policy: &Policy<S, P>,
+    rng: &mut R,
+    request: T::Request,
+) -> Result<T::Response, RetryError<T::Error>>
+where
+    T: Transport,
+    T::Request: Clone,
+    C: Clock,
+    S: RetryStrategy + Clone,
+    P: RetryOn<T::Error>,
+    R: Rng + ?Sized,
+{
+    retry_with(transport, clock, policy, &Pipeline::new(), rng, request).await
+}
+
+/// As [`retry`], with interceptors and middleware.
+pub async fn retry_with<T, C, S, P, I, O, M, R>(
+    transport: &T,
+    clock: &C,
+    policy: &Policy<S, P>,
+    pipeline: &Pipeline<I, O, M>,
+    rng: &mut R,
+    request: T::Request,
+) -> Result<T::Response, RetryError<T::Error>>
+where
+    T: Transport,
+    T::Request: Clone,
+    C: Clock,
+    S: RetryStrategy + Clone,
+    P: RetryOn<T::Error>,
+    I: RequestInterceptor<T::Request, T::Error>,
+    O: ResponseInterceptor<T::Response, T::Error>,
+    M: Middleware,
+    R: Rng + ?Sized,
+{
+    let started = clock.now();
+    let middleware = &pipeline.middleware;
+    if let Err(reason) = middleware.before_call(started) {
+        debug!("tenace: call refused ({})", reason.as_str());
+        return Err(RetryError::new(reason, 0, None));
+    }
+    let mut call = CallGuard::new(middleware, clock, started);
+    let mut machine = RetryMachine::new(
+        policy.get_strategy().clone(),
+        *policy.limits(),
+        transport.is_idempotent(&request),
+        started,
+    );
+    let mut last_kind = None;
+    loop {
+        let now = clock.now();
+        let timeout = match machine.begin_attempt(now) {
+            Ok(t) => t,
+            Err(reason) => return Err(call.fail(reason, last_kind, machine.attempts(), None)),
+        };
+        call.attempts = machine.attempts();
+        let cx = AttemptContext::new(machine.attempts(), now.saturating_duration_since(started));
+        let attempt = attempt(transport, pipeline, request.clone(), &cx);
+        let result = match timeout {
+            None => attempt.await,
+            Some(limit) => match select(attempt, clock.sleep(limit)).await {
+                Either::First(result) => result,
+                Either::Second(()) => Err(T::Error::timed_out(limit)),
+            },
+        };
+        let now = clock.now();
+        match result {
+            Ok(response) => {
+                middleware.after_attempt(AttemptOutcome::Success, now);
+                call.finish(CallResult::Success);
+                return Ok(response);
+            }
+            Err(error) => {
+                let kind = error.kind();
+                last_kind = Some(kind);
+                match settle(&mut machine, policy.get_retry_on(), middleware, &error, now, rng) {
+                    Ok(delay) => {
+                        drop(error);
+                        if delay > Duration::ZERO {
+                            clock.sleep(delay).await;
+                        }
+                    }
+                    Err(reason) => {
+                        return Err(call.fail(reason, Some(kind), machine.attempts(), Some(error)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One attempt: request interceptors on a fresh copy, the transport, the
+/// response interceptors.
+async fn attempt<T, I, O, M>(
+    transport: &T,
+    pipeline: &Pipeline<I, O, M>,
+    mut request: T::Request,
+    cx: &AttemptContext,
+) -> Result<T::Response, T::Error>
+where
+    T: Transport,
+    I: RequestInterceptor<T::Request, T::Error>,
+    O: ResponseInterceptor<T::Response, T::Error>,
+{
+    pipeline.request.intercept(&mut request, cx).await?;
+    let response = transport.send(request).await?;
+    pipeline.response.intercept(response, cx).await
+}
+
+/// After a failed attempt: ask the predicate, the machine and the
+/// middleware. `Ok(delay)` to retry after `delay`, `Err(reason)` to stop.
+/// Shared by both drivers so they cannot drift apart.
+fn settle<S, P, E, M, R>(
+    machine: &mut RetryMachine<S>,
+    retry_on: &P,
+    middleware: &M,
+    error: &E,
+    now: Instant,
+    rng: &mut R,
+) -> Result<Duration, StopReason>
+where
+    S: RetryStrategy,
+    P: RetryOn<E>,
+    E: TransportError,
+    M: Middleware,
+    R: Rng + ?Sized,
+{
+    let kind = error.kind();
+    middleware.after_attempt(AttemptOutcome::Failure(kind), now);
+    let failure = Failure::new(kind, retry_on.retry_on(error)).with_retry_after(error.retry_after());
+    match machine.on_failure(&failure, now, rng) {
+        Decision::Stop(reason) => Err(reason),
+        Decision::Retry { delay } => {
+            let event = RetryEvent {
+                attempt: machine.attempts(),
+                kind,
+                delay,
+                elapsed: now.saturating_duration_since(machine.started()),
+            };
+            if !middleware.allow_retry(&event) {
+                return Err(StopReason::Budget);
+            }
+            middleware.on_retry(&event);
+            debug!(
+                "tenace: attempt {} failed ({}), retrying in {} ms",
+                event.attempt,
+                kind.as_str(),
+                delay.as_millis() as u64
+            );
+            Ok(delay)
+        }
+    }
+}
+
+/// Tells the middleware how the call ended, also when the future is
+/// dropped mid-call.
+struct CallGuard<'a, M: Middleware, C: Now> {
+    middleware: &'a M,
+    clock: &'a C,
+    started: Instant,
+    attempts: u32,
+    done: bool,
+}
+
+impl<'a, M: Middleware, C: Now> CallGuard<'a, M, C> {
+    fn new(middleware: &'a M, clock: &'a C, started: Instant) -> Self {
+        Self {
+            middleware,
+            clock,
+            started,
+            attempts: 0,
+            done: false,
+        }
+    }
+
+    fn finish(&mut self, result: CallResult) {
+        self.done = true;
+        self.middleware.after_call(&CallOutcome {
+            result,
+            attempts: self.attempts,
+            started: self.started,
+            finished: self.clock.now_instant(),
+        });
+    }
+
+    fn fail<E>(&mut self, reason: StopReason, kind: Option<FailureKind>, attempts: u32, last: Option<E>) -> RetryError<E> {
+        self.attempts = attempts;
+        debug!("tenace: giving up after {} attempts ({})", attempts, reason.as_str());
+        self.finish(CallResult::Failed(reason, kind));
+        RetryError::new(reason, attempts, last)
+    }
+}
+
+impl<M: Middleware, C: Now> Drop for CallGuard<'_, M, C> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish(CallResult::Cancelled);
+        }
+    }
+}
+
+/// `now()` of either clock flavour, so one guard serves both drivers.
+trait Now {
+    fn now_instant(&self) -> Instant;
+}
+
+impl<C: Clock> Now for C {
+    fn now_instant(&self) -> Instant {
+        self.now()
+    }
+}
+
+/// Sends `request` through a blocking transport, retrying per `policy`;
+/// sleeps block the thread. For firmware without an executor and for
+/// blocking clients. Request and response interceptors are async and do not
+/// run here; middleware does.
+pub fn retry_blocking<T, C, S, P, M, R>(
+    transport: &T,
+    clock: &C,
+    policy: &Policy<S, P>,
+    middleware: &M,
+    rng: &mut R,
+    request: T::Request,
+) -> Result<T::Response, RetryError<T::Error>>
+where
+    T: BlockingTransport,
+    T::Request: Clone,
+    C: BlockingClock,
+    S: RetryStrategy + Clone,
+    P: RetryOn<T::Error>,
+    M: Middleware,
+    R: Rng + ?Sized,
+{
+    let started = clock.now();
+    if let Err(reason) = middleware.before_call(started) {
+        return Err(RetryError::new(reason, 0, None));
+    }
+    let clock_ref = BlockingNow(clock);
+    let mut call = CallGuard::new(middleware, &clock_ref, started);
+    let mut machine = RetryMachine::new(
+        policy.get_strategy().clone(),
+        *policy.limits(),
+        transport.is_idempotent(&request),
+        started,
+    );
+    let mut last_kind = None;
+    loop {
+        let timeout = match machine.begin_attempt(clock.now()) {
+            Ok(t) => t,
+            Err(reason) => return Err(call.fail(reason, last_kind, machine.attempts(), None)),
+        };
+        call.attempts = machine.attempts();
+        let result = transport.send(request.clone(), timeout);
+        let now = clock.now();
+        match result {
+            Ok(response) => {
+                middleware.after_attempt(AttemptOutcome::Success, now);
+                call.finish(CallResult::Success);
+                return Ok(response);
+            }
+            Err(error) => {
+                let kind = error.kind();
+                last_kind = Some(kind);
+                match settle(&mut machine, policy.get_retry_on(), middleware, &error, now, rng) {
+                    Ok(delay) => {
+                        drop(error);
+                        if delay > Duration::ZERO {
+                            clock.sleep(delay);
+                        }
+                    }
+                    Err(reason) => {
+                        return Err(call.fail(reason, Some(kind), machine.attempts(), Some(error)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct BlockingNow<'a, C>(&'a C);
+
+impl<C: BlockingClock> Now for BlockingNow<'_, C> {
+    fn now_instant(&self) -> Instant {
+        self.0.now()
+    }
+}

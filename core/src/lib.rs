@@ -1,0 +1,47 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+#[cfg(test)]
+extern crate std;
+
+#[macro_use]
+mod fmt;
+
+mod driver;
+mod error;
+pub mod http;
+mod interceptor;
+mod machine;
+mod middleware;
+mod policy;
+mod rng;
+pub mod strategy;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod time;
+mod transport;
+
+pub use driver::{Pipeline, retry, retry_blocking, retry_with};
+pub use error::{ConfigError, ConfigProblem, FailureKind, RetryError, StopReason, TransportError};
+pub use interceptor::{
+    AttemptContext, MapRequest, MapResponse, RequestInterceptor, ResponseInterceptor, map_request,
+    map_response,
+};
+pub use machine::{Decision, Failure, RetryMachine};
+pub use middleware::{
+    AttemptOutcome, CallOutcome, CallResult, Middleware, OnRetry, RetryEvent, on_retry,
+};
+pub use policy::{Kinds, Limits, Never, NetworkErrors, Policy, RetryOn, TransientErrors};
+pub use rng::SeededRng;
+pub use strategy::{
+    Backoff, DecorrelatedJitter, ExponentialBackoff, FixedDelay, Jitter, JitterBackoff,
+    LinearBackoff, RetryStrategy,
+};
+pub use time::Instant;
+pub use transport::{BlockingClock, BlockingTransport, Clock, Transport};
+
+/// The `rand_core` version tenace's strategies take randomness from.
+pub use rand_core;

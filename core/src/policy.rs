@@ -1,0 +1,242 @@
+//! What to retry, how often, how long to wait, and for how long in all.
+//!
+//! A [`Policy`] is set once per client and overridden per request by
+//! cloning and changing it (the reference's `api.get(url, max_retries=5)`),
+//! which never touches the client's defaults:
+//!
+//! ```
+//! # use core::time::Duration;
+//! use tenace::{ExponentialBackoff, Policy};
+//! let client = Policy::new(ExponentialBackoff::new(Duration::from_secs(1), 2, Duration::from_secs(10))?)
+//!     .max_retries(3);
+//! let this_request = client.clone().max_retries(5);
+//! assert_eq!(client.limits().max_retries, 3);
+//! assert_eq!(this_request.limits().max_retries, 5);
+//! # Ok::<(), tenace::ConfigError>(())
+//! ```
+
+use core::time::Duration;
+
+use crate::error::{FailureKind, TransportError};
+use crate::strategy::Backoff;
+
+/// Decides whether an error is worth another attempt: the reference's
+/// `retry_on(exc) -> bool`.
+///
+/// Any `Fn(&E) -> bool` closure is a predicate. The predicate is asked
+/// first; idempotency, `max_retries`, the deadline and the budget are then
+/// checked by the engine whatever the predicate said.
+pub trait RetryOn<E> {
+    /// `true` to retry after `error`, `false` to return it at once.
+    fn retry_on(&self, error: &E) -> bool;
+}
+
+impl<E, F: Fn(&E) -> bool> RetryOn<E> for F {
+    fn retry_on(&self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// The default predicate: retry transport failures (connect, timeout, I/O),
+/// never an HTTP status, as the reference does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetworkErrors;
+
+impl<E: TransportError> RetryOn<E> for NetworkErrors {
+    fn retry_on(&self, error: &E) -> bool {
+        error.kind().is_network()
+    }
+}
+
+/// Opt-in predicate: transport failures and transient HTTP statuses (408,
+/// 429, 5xx except 501 and 505).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransientErrors;
+
+impl<E: TransportError> RetryOn<E> for TransientErrors {
+    fn retry_on(&self, error: &E) -> bool {
+        let kind = error.kind();
+        kind.is_network() || kind.is_transient_status()
+    }
+}
+
+/// Retries nothing: every error is returned at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Never;
+
+impl<E> RetryOn<E> for Never {
+    fn retry_on(&self, _error: &E) -> bool {
+        false
+    }
+}
+
+/// Retries any failure of one of the given kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds<const N: usize>(pub [FailureKind; N]);
+
+impl<E: TransportError, const N: usize> RetryOn<E> for Kinds<N> {
+    fn retry_on(&self, error: &E) -> bool {
+        let k = error.kind();
+        self.0.iter().any(|&x| x == k)
+    }
+}
+
+/// The numeric limits of a policy: plain `Copy` data, cheap to override per
+/// request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Limits {
+    /// Retries after the first attempt: 3 means one call plus up to three
+    /// retries, four attempts in all.
+    pub max_retries: u32,
+    /// Overall time for the call, attempts and sleeps included, measured on
+    /// the clock from the start of the call. `None`: no deadline.
+    pub deadline: Option<Duration>,
+    /// Time allowed for one attempt (interceptors included). `None`: the
+    /// transport's own timeouts only.
+    pub attempt_timeout: Option<Duration>,
+    /// Whether a server's `Retry-After` hint may lengthen a delay.
+    pub honor_retry_after: bool,
+    /// The longest a `Retry-After` hint may make the client wait. `None`:
+    /// the strategy's [`max_delay`](crate::RetryStrategy::max_delay). The
+    /// deadline caps it further.
+    pub retry_after_cap: Option<Duration>,
+}
+
+impl Limits {
+    /// Three retries, no deadline, no per-attempt timeout, `Retry-After`
+    /// honoured up to the strategy's `max_delay`.
+    pub const DEFAULT: Self = Self {
+        max_retries: 3,
+        deadline: None,
+        attempt_timeout: None,
+        honor_retry_after: true,
+        retry_after_cap: None,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A retry policy: a strategy `S`, a predicate `P` (`retry_on`) and
+/// [`Limits`].
+///
+/// Builder methods take and return `self`; changing the strategy or the
+/// predicate changes the type parameter, everything else does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy<S = Backoff, P = NetworkErrors> {
+    strategy: S,
+    retry_on: P,
+    limits: Limits,
+}
+
+impl<S> Policy<S, NetworkErrors> {
+    /// A policy with `strategy`, the default predicate ([`NetworkErrors`])
+    /// and [`Limits::DEFAULT`].
+    pub const fn new(strategy: S) -> Self {
+        Self {
+            strategy,
+            retry_on: NetworkErrors,
+            limits: Limits::DEFAULT,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::new(Backoff::default())
+    }
+}
+
+impl<S, P> Policy<S, P> {
+    /// Sets how many retries follow the first attempt (`max_retries`).
+    #[must_use]
+    pub const fn max_retries(mut self, n: u32) -> Self {
+        self.limits.max_retries = n;
+        self
+    }
+
+    /// Sets an overall deadline for the call, measured on the clock.
+    #[must_use]
+    pub const fn deadline(mut self, d: Duration) -> Self {
+        self.limits.deadline = Some(d);
+        self
+    }
+
+    /// Removes the overall deadline.
+    #[must_use]
+    pub const fn no_deadline(mut self) -> Self {
+        self.limits.deadline = None;
+        self
+    }
+
+    /// Sets a timeout for each attempt.
+    #[must_use]
+    pub const fn attempt_timeout(mut self, d: Duration) -> Self {
+        self.limits.attempt_timeout = Some(d);
+        self
+    }
+
+    /// Whether `Retry-After` hints may lengthen delays (default: yes).
+    #[must_use]
+    pub const fn honor_retry_after(mut self, yes: bool) -> Self {
+        self.limits.honor_retry_after = yes;
+        self
+    }
+
+    /// Caps `Retry-After` hints at `cap` instead of the strategy's
+    /// `max_delay`.
+    #[must_use]
+    pub const fn retry_after_cap(mut self, cap: Duration) -> Self {
+        self.limits.retry_after_cap = Some(cap);
+        self
+    }
+
+    /// Replaces all limits at once.
+    #[must_use]
+    pub const fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Replaces the strategy (the reference's `retry_strategy`).
+    #[must_use]
+    pub fn strategy<S2>(self, strategy: S2) -> Policy<S2, P> {
+        Policy {
+            strategy,
+            retry_on: self.retry_on,
+            limits: self.limits,
+        }
+    }
+
+    /// Replaces the predicate (the reference's `retry_on`): a closure
+    /// `|e: &E| -> bool` or one of [`NetworkErrors`], [`TransientErrors`],
+    /// [`Never`], [`Kinds`].
+    #[must_use]
+    pub fn retry_on<P2>(self, retry_on: P2) -> Policy<S, P2> {
+        Policy {
+            strategy: self.strategy,
+            retry_on,
+            limits: self.limits,
+        }
+    }
+
+    /// The limits.
+    pub const fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The strategy as configured (drivers clone it per call).
+    pub const fn get_strategy(&self) -> &S {
+        &self.strategy
+    }
+
+    /// The predicate.
+    pub const fn get_retry_on(&self) -> &P {
+        &self.retry_on
+    }
+}

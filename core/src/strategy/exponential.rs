@@ -1,0 +1,202 @@
+use core::time::Duration;
+
+use rand_core::Rng;
+
+use super::{RetryStrategy, check_duration, nanos, secs_f64, uniform_inclusive};
+use crate::error::{ConfigError, ConfigProblem};
+
+/// `1.0` in the 16.16 fixed-point format multipliers are kept in.
+const ONE: u32 = 1 << 16;
+
+/// Jitter applied on top of [`ExponentialBackoff`], after the study
+/// "Exponential Backoff and Jitter" (AWS Architecture Blog, 2015).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Jitter {
+    /// The plain capped exponential, deterministic.
+    #[default]
+    None,
+    /// Uniform in `[0, e]` where `e` is the capped exponential delay.
+    Full,
+    /// `e / 2` plus uniform in `[0, e / 2]`: never less than half.
+    Equal,
+}
+
+/// Waits `base × multiplier^attempt`, capped at `max_delay`, optionally with
+/// full or equal jitter: the reference's `ExponentialBackoff(base=1,
+/// multiplier=2, max_delay=30)` waits 2, 4, 8, 16, 30 s (its table; see the
+/// [module docs](crate::strategy) on the prose's "1s, 2s, 4s").
+///
+/// ```
+/// # use core::time::Duration;
+/// use tenace::{ExponentialBackoff, RetryStrategy, SeededRng};
+/// let s = Duration::from_secs;
+/// let mut b = ExponentialBackoff::new(s(1), 2, s(30))?;
+/// let mut rng = SeededRng::new(1);
+/// let delays: Vec<_> = (1..=5).map(|n| b.delay(n, &mut rng)).collect();
+/// assert_eq!(delays, [s(2), s(4), s(8), s(16), s(30)]);
+/// assert_eq!(b.delay(u32::MAX, &mut rng), s(30));
+/// # Ok::<(), tenace::ConfigError>(())
+/// ```
+///
+/// The multiplier is kept in 16.16 fixed point (`1/65536` resolution), so
+/// the math is integer-only on every target: integer and binary-fraction
+/// multipliers (2, 3, 1.5, 1.25) are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ExponentialBackoff {
+    base: u64,
+    max: u64,
+    multiplier: u32,
+    jitter: Jitter,
+}
+
+impl ExponentialBackoff {
+    /// `base × multiplier^attempt`, capped at `max_delay`. A multiplier of 0
+    /// or a `max_delay` below `base` is refused.
+    pub const fn new(base: Duration, multiplier: u32, max_delay: Duration) -> Result<Self, ConfigError> {
+        if multiplier == 0 {
+            return Err(ConfigError::new("multiplier", ConfigProblem::BelowOne));
+        }
+        if multiplier >= 1 << 16 {
+            return Err(ConfigError::new("multiplier", ConfigProblem::TooLarge));
+        }
+        Self::with_q16(base, multiplier << 16, max_delay)
+    }
+
+    /// A fractional multiplier `numerator / denominator` (e.g. 3/2 for 1.5),
+    /// without floating point. Refused if below 1, at or above 65536, or
+    /// with a zero denominator.
+    pub const fn with_ratio(
+        base: Duration,
+        numerator: u32,
+        denominator: u32,
+        max_delay: Duration,
+    ) -> Result<Self, ConfigError> {
+        if denominator == 0 {
+            return Err(ConfigError::new("multiplier", ConfigProblem::NotFinite));
+        }
+        let q = ((numerator as u64) << 16) / denominator as u64;
+        if q < ONE as u64 {
+            return Err(ConfigError::new("multiplier", ConfigProblem::BelowOne));
+        }
+        if q > u32::MAX as u64 {
+            return Err(ConfigError::new("multiplier", ConfigProblem::TooLarge));
+        }
+        Self::with_q16(base, q as u32, max_delay)
+    }
+
+    /// The reference's constructor, in seconds: `ExponentialBackoff(base=1.0,
+    /// multiplier=2.0, max_delay=30.0)`. NaN, infinite, negative values, a
+    /// multiplier below 1 and a cap below the base are refused.
+    pub fn from_secs_f64(base: f64, multiplier: f64, max_delay: f64) -> Result<Self, ConfigError> {
+        let base = secs_f64("base", base)?;
+        let max_delay = secs_f64("max_delay", max_delay)?;
+        if !multiplier.is_finite() {
+            return Err(ConfigError::new("multiplier", ConfigProblem::NotFinite));
+        }
+        if multiplier < 1.0 {
+            return Err(ConfigError::new("multiplier", ConfigProblem::BelowOne));
+        }
+        if multiplier >= 65536.0 {
+            return Err(ConfigError::new("multiplier", ConfigProblem::TooLarge));
+        }
+        // In range [65536, 2^32), so the cast is exact after rounding.
+        let q = (multiplier * f64::from(ONE) + 0.5) as u32;
+        Self::with_q16(base, q, max_delay)
+    }
+
+    const fn with_q16(base: Duration, multiplier: u32, max_delay: Duration) -> Result<Self, ConfigError> {
+        if let Err(e) = check_duration("base", base) {
+            return Err(e);
+        }
+        if let Err(e) = check_duration("max_delay", max_delay) {
+            return Err(e);
+        }
+        let (base, max) = (nanos(base), nanos(max_delay));
+        if max < base {
+            return Err(ConfigError::new("max_delay", ConfigProblem::BelowBase));
+        }
+        Ok(Self {
+            base,
+            max,
+            multiplier,
+            jitter: Jitter::None,
+        })
+    }
+
+    /// The same backoff with full jitter: uniform in `[0, e]`.
+    #[must_use]
+    pub const fn full_jitter(self) -> Self {
+        self.with_jitter(Jitter::Full)
+    }
+
+    /// The same backoff with equal jitter: `e/2 +` uniform in `[0, e/2]`.
+    #[must_use]
+    pub const fn equal_jitter(self) -> Self {
+        self.with_jitter(Jitter::Equal)
+    }
+
+    /// The same backoff with the given jitter.
+    #[must_use]
+    pub const fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The jitter in use.
+    pub const fn jitter(&self) -> Jitter {
+        self.jitter
+    }
+
+    /// The capped exponential delay for retry `attempt`, before jitter.
+    pub const fn ceiling(&self, attempt: u32) -> Duration {
+        Duration::from_nanos(exponential_nanos(self.base, self.multiplier, attempt, self.max))
+    }
+}
+
+/// `min(base × m^n, cap)` with `m` in 16.16 fixed point, by square and
+/// multiply: 2 × 32 steps at most, exact for integer `m`, saturating.
+const fn exponential_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
+    if base == 0 || multiplier == ONE {
+        return if base < cap { base } else { cap };
+    }
+    // The delay in 16.16 fixed-point nanoseconds.
+    let cap_q = (cap as u128) << 16;
+    let mut acc = (base as u128) << 16;
+    let mut factor = multiplier as u128;
+    let mut n = attempt;
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = acc.saturating_mul(factor) >> 16;
+            if acc >= cap_q {
+                return cap;
+            }
+        }
+        n >>= 1;
+        if n > 0 {
+            factor = factor.saturating_mul(factor) >> 16;
+        }
+    }
+    (acc >> 16) as u64
+}
+
+impl RetryStrategy for ExponentialBackoff {
+    fn delay<R: Rng + ?Sized>(&mut self, attempt: u32, rng: &mut R) -> Duration {
+        let e = exponential_nanos(self.base, self.multiplier, attempt, self.max);
+        let d = match self.jitter {
+            Jitter::None => e,
+            Jitter::Full => uniform_inclusive(rng, e),
+            Jitter::Equal => {
+                let half = e / 2;
+                half + uniform_inclusive(rng, e - half)
+            }
+        };
+        // Clamped after jitter, so no rounding can exceed the cap.
+        Duration::from_nanos(if d < self.max { d } else { self.max })
+    }
+    fn max_delay(&self) -> Duration {
+        Duration::from_nanos(self.max)
+    }
+}

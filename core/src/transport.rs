@@ -1,0 +1,145 @@
+//! The two things the engine needs from the outside world: a way to send one
+//! attempt ([`Transport`]) and a clock ([`Clock`]), with blocking twins for
+//! firmware that has no executor.
+//!
+//! Both async traits use `async fn` and are called through generics, never
+//! boxed: the driver's future is one concrete type whose size is known at
+//! compile time. A generic transport's future is not known to be `Send`;
+//! code that spawns on a multi-threaded runtime uses a concrete transport
+//! (as the hyper adapter's client does), whose future is.
+#![allow(async_fn_in_trait)]
+
+use core::time::Duration;
+
+use crate::error::TransportError;
+use crate::time::Instant;
+
+/// Sends one attempt of a request.
+///
+/// The driver clones the original request for every attempt, runs the
+/// request interceptors on the clone and hands it to [`send`](Self::send),
+/// so a transport never sees a request twice.
+///
+/// # Implementing
+///
+/// ```
+/// use core::time::Duration;
+/// use tenace::{FailureKind, Transport, TransportError};
+///
+/// #[derive(Debug)]
+/// struct Timeout;
+/// impl TransportError for Timeout {
+///     fn kind(&self) -> FailureKind { FailureKind::Timeout }
+///     fn timed_out(_: Duration) -> Self { Timeout }
+/// }
+///
+/// /// Answers every request with its length.
+/// struct Echo;
+///
+/// impl Transport for Echo {
+///     type Request = &'static str;
+///     type Response = usize;
+///     type Error = Timeout;
+///     async fn send(&self, request: &'static str) -> Result<usize, Timeout> {
+///         Ok(request.len())
+///     }
+///     fn is_idempotent(&self, _request: &&'static str) -> bool {
+///         true
+///     }
+/// }
+/// ```
+pub trait Transport {
+    /// One attempt's request; cloned from the original for each attempt.
+    type Request;
+    /// A successful attempt's response.
+    type Response;
+    /// A failed attempt's error, classified for the engine.
+    type Error: TransportError;
+
+    /// Sends one attempt.
+    async fn send(&self, request: Self::Request) -> Result<Self::Response, Self::Error>;
+
+    /// `true` if sending `request` twice has the same effect as once: an
+    /// idempotent method (RFC 9110 §9.2.2) or a request marked safe to
+    /// replay (an idempotency key). A failure that may have reached the
+    /// server is retried only when this is `true`.
+    fn is_idempotent(&self, request: &Self::Request) -> bool;
+}
+
+impl<T: Transport + ?Sized> Transport for &T {
+    type Request = T::Request;
+    type Response = T::Response;
+    type Error = T::Error;
+    async fn send(&self, request: Self::Request) -> Result<Self::Response, Self::Error> {
+        (**self).send(request).await
+    }
+    fn is_idempotent(&self, request: &Self::Request) -> bool {
+        (**self).is_idempotent(request)
+    }
+}
+
+/// A monotonic clock that can sleep.
+///
+/// # Implementing
+///
+/// ```
+/// use core::time::Duration;
+/// use tenace::{Clock, Instant};
+///
+/// /// A clock for an executor that polls in a busy loop (illustration only).
+/// struct Ticks(core::cell::Cell<u64>);
+///
+/// impl Clock for Ticks {
+///     fn now(&self) -> Instant {
+///         Instant::from_nanos(self.0.get())
+///     }
+///     async fn sleep(&self, d: Duration) {
+///         self.0.set(self.0.get() + d.as_nanos() as u64);
+///     }
+/// }
+/// ```
+pub trait Clock {
+    /// The current time. Must never go backwards.
+    fn now(&self) -> Instant;
+    /// Completes once `duration` has passed. Dropping it cancels the sleep.
+    async fn sleep(&self, duration: Duration);
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+    async fn sleep(&self, duration: Duration) {
+        (**self).sleep(duration).await
+    }
+}
+
+/// [`Transport`] for the blocking driver ([`retry_blocking`](crate::retry_blocking)).
+pub trait BlockingTransport {
+    /// One attempt's request.
+    type Request;
+    /// A successful attempt's response.
+    type Response;
+    /// A failed attempt's error.
+    type Error: TransportError;
+
+    /// Sends one attempt and blocks until it ends. A blocking driver cannot
+    /// cancel a call, so it passes the time this attempt may take
+    /// (`None`: unlimited) and the transport must honour it.
+    fn send(
+        &self,
+        request: Self::Request,
+        timeout: Option<Duration>,
+    ) -> Result<Self::Response, Self::Error>;
+
+    /// As [`Transport::is_idempotent`].
+    fn is_idempotent(&self, request: &Self::Request) -> bool;
+}
+
+/// [`Clock`] for the blocking driver.
+pub trait BlockingClock {
+    /// The current time. Must never go backwards.
+    fn now(&self) -> Instant;
+    /// Blocks for `duration`.
+    fn sleep(&self, duration: Duration);
+}

@@ -1,0 +1,1 @@
+//! tenace-examples: runnable programs (see examples/).

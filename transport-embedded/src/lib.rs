@@ -1,0 +1,1 @@
+//! tenace-embedded (work in progress).

@@ -1,0 +1,1 @@
+//! tenace-hyper (work in progress).
