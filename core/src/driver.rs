@@ -17,7 +17,10 @@
 
 use core::time::Duration;
 
+use core::future::Future;
+
 use embassy_futures::select::{Either, select};
+
 use rand_core::Rng;
 
 use crate::error::{FailureKind, RetryError, StopReason, TransportError};
@@ -102,23 +105,28 @@ impl<I, O, M> Pipeline<I, O, M> {
 /// assert_eq!(clock.sleeps().as_slice(), [Duration::from_secs(2), Duration::from_secs(4)]);
 /// # Ok::<(), tenace::ConfigError>(())
 /// ```
-pub async fn retry<T, C, S, P, R>(
-    transport: &T,
-    clock: &C,
-    policy: &Policy<S, P>,
-    rng: &mut R,
+pub fn retry<'a, T, C, S, P, R>(
+    transport: &'a T,
+    clock: &'a C,
+    policy: &'a Policy<S, P>,
+    rng: &'a mut R,
     request: T::Request,
-) -> Result<T::Response, RetryError<T::Error>>
+) -> impl Future<Output = Result<T::Response, RetryError<T::Error>>> + 'a
 where
     T: Transport,
-    T::Request: Clone,
+    T::Request: Clone + 'a,
     C: Clock,
     S: RetryStrategy + Clone,
     P: RetryOn<T::Error>,
     R: Rng + ?Sized,
 {
-    retry_with(transport, clock, policy, &Pipeline::new(), rng, request).await
+    // Not an `async fn`: returning `retry_with`'s future directly keeps one
+    // state machine instead of two nested ones.
+    retry_with(transport, clock, policy, &EMPTY, rng, request)
 }
+
+/// The pipeline of [`retry`]: no interceptors, no middleware.
+static EMPTY: Pipeline = Pipeline::new();
 
 /// As [`retry`], with interceptors and middleware.
 pub async fn retry_with<T, C, S, P, I, O, M, R>(
@@ -180,7 +188,14 @@ where
             Err(error) => {
                 let kind = error.kind();
                 last_kind = Some(kind);
-                match settle(&mut machine, policy.get_retry_on(), middleware, &error, now, rng) {
+                match settle(
+                    &mut machine,
+                    policy.get_retry_on(),
+                    middleware,
+                    &error,
+                    now,
+                    rng,
+                ) {
                     Ok(delay) => {
                         drop(error);
                         if delay > Duration::ZERO {
@@ -234,7 +249,8 @@ where
 {
     let kind = error.kind();
     middleware.after_attempt(AttemptOutcome::Failure(kind), now);
-    let failure = Failure::new(kind, retry_on.retry_on(error)).with_retry_after(error.retry_after());
+    let failure =
+        Failure::new(kind, retry_on.retry_on(error)).with_retry_after(error.retry_after());
     match machine.on_failure(&failure, now, rng) {
         Decision::Stop(reason) => Err(reason),
         Decision::Retry { delay } => {
@@ -290,9 +306,19 @@ impl<'a, M: Middleware, C: Now> CallGuard<'a, M, C> {
         });
     }
 
-    fn fail<E>(&mut self, reason: StopReason, kind: Option<FailureKind>, attempts: u32, last: Option<E>) -> RetryError<E> {
+    fn fail<E>(
+        &mut self,
+        reason: StopReason,
+        kind: Option<FailureKind>,
+        attempts: u32,
+        last: Option<E>,
+    ) -> RetryError<E> {
         self.attempts = attempts;
-        debug!("tenace: giving up after {} attempts ({})", attempts, reason.as_str());
+        debug!(
+            "tenace: giving up after {} attempts ({})",
+            attempts,
+            reason.as_str()
+        );
         self.finish(CallResult::Failed(reason, kind));
         RetryError::new(reason, attempts, last)
     }
@@ -368,7 +394,14 @@ where
             Err(error) => {
                 let kind = error.kind();
                 last_kind = Some(kind);
-                match settle(&mut machine, policy.get_retry_on(), middleware, &error, now, rng) {
+                match settle(
+                    &mut machine,
+                    policy.get_retry_on(),
+                    middleware,
+                    &error,
+                    now,
+                    rng,
+                ) {
                     Ok(delay) => {
                         drop(error);
                         if delay > Duration::ZERO {

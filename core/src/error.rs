@@ -268,7 +268,9 @@ impl<E> fmt::Display for RetryError<E> {
 
 impl<E: core::error::Error + 'static> core::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        self.last.as_ref().map(|e| e as &(dyn core::error::Error + 'static))
+        self.last
+            .as_ref()
+            .map(|e| e as &(dyn core::error::Error + 'static))
     }
 }
 

@@ -34,7 +34,7 @@ pub use machine::{Decision, Failure, RetryMachine};
 pub use middleware::{
     AttemptOutcome, CallOutcome, CallResult, Middleware, OnRetry, RetryEvent, on_retry,
 };
-pub use policy::{Kinds, Limits, Never, NetworkErrors, Policy, RetryOn, TransientErrors};
+pub use policy::{Kinds, Limits, NetworkErrors, Never, Policy, RetryOn, TransientErrors};
 pub use rng::SeededRng;
 pub use strategy::{
     Backoff, DecorrelatedJitter, ExponentialBackoff, FixedDelay, Jitter, JitterBackoff,

@@ -136,7 +136,12 @@ impl<S: RetryStrategy> RetryMachine<S> {
     /// at `retry_after_cap` or the strategy's `max_delay`), and a sleep that
     /// would end at or past the deadline stops with
     /// [`Deadline`](StopReason::Deadline) instead of being started.
-    pub fn on_failure<R: Rng + ?Sized>(&mut self, failure: &Failure, now: Instant, rng: &mut R) -> Decision {
+    pub fn on_failure<R: Rng + ?Sized>(
+        &mut self,
+        failure: &Failure,
+        now: Instant,
+        rng: &mut R,
+    ) -> Decision {
         if !failure.retryable {
             return Decision::Stop(StopReason::NotRetryable);
         }
@@ -147,22 +152,17 @@ impl<S: RetryStrategy> RetryMachine<S> {
             return Decision::Stop(StopReason::Exhausted);
         }
         let mut delay = self.strategy.delay(self.attempts, rng);
-        if self.limits.honor_retry_after {
-            if let Some(hint) = failure.retry_after {
-                let cap = match self.limits.retry_after_cap {
-                    Some(cap) => cap,
-                    None => self.strategy.max_delay(),
-                };
-                let hint = if hint < cap { hint } else { cap };
-                if hint > delay {
-                    delay = hint;
-                }
-            }
+        if let (true, Some(hint)) = (self.limits.honor_retry_after, failure.retry_after) {
+            let cap = match self.limits.retry_after_cap {
+                Some(cap) => cap,
+                None => self.strategy.max_delay(),
+            };
+            delay = delay.max(hint.min(cap));
         }
-        if let Some(deadline) = self.deadline {
-            if now.saturating_add(delay) >= deadline {
-                return Decision::Stop(StopReason::Deadline);
-            }
+        if let Some(deadline) = self.deadline
+            && now.saturating_add(delay) >= deadline
+        {
+            return Decision::Stop(StopReason::Deadline);
         }
         Decision::Retry { delay }
     }

@@ -77,7 +77,7 @@ pub struct Kinds<const N: usize>(pub [FailureKind; N]);
 impl<E: TransportError, const N: usize> RetryOn<E> for Kinds<N> {
     fn retry_on(&self, error: &E) -> bool {
         let k = error.kind();
-        self.0.iter().any(|&x| x == k)
+        self.0.contains(&k)
     }
 }
 

@@ -121,9 +121,6 @@ mod tests {
         );
         assert_eq!(Instant::from_millis(u64::MAX), Instant::MAX);
         assert_eq!(duration_to_nanos(Duration::MAX), u64::MAX);
-        assert_eq!(
-            duration_to_nanos(Duration::new(1, 5)),
-            1_000_000_005
-        );
+        assert_eq!(duration_to_nanos(Duration::new(1, 5)), 1_000_000_005);
     }
 }

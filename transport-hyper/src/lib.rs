@@ -1,1 +1,1 @@
-//! tenace-hyper (work in progress).
+//! placeholder

@@ -3,8 +3,7 @@ use core::time::Duration;
 use rand_core::Rng;
 
 use super::{
-    DecorrelatedJitter, ExponentialBackoff, FixedDelay, JitterBackoff, LinearBackoff,
-    RetryStrategy,
+    DecorrelatedJitter, ExponentialBackoff, FixedDelay, JitterBackoff, LinearBackoff, RetryStrategy,
 };
 
 /// Any built-in strategy, chosen at run time.

@@ -55,7 +55,11 @@ pub struct ExponentialBackoff {
 impl ExponentialBackoff {
     /// `base × multiplier^attempt`, capped at `max_delay`. A multiplier of 0
     /// or a `max_delay` below `base` is refused.
-    pub const fn new(base: Duration, multiplier: u32, max_delay: Duration) -> Result<Self, ConfigError> {
+    pub const fn new(
+        base: Duration,
+        multiplier: u32,
+        max_delay: Duration,
+    ) -> Result<Self, ConfigError> {
         if multiplier == 0 {
             return Err(ConfigError::new("multiplier", ConfigProblem::BelowOne));
         }
@@ -107,7 +111,11 @@ impl ExponentialBackoff {
         Self::with_q16(base, q, max_delay)
     }
 
-    const fn with_q16(base: Duration, multiplier: u32, max_delay: Duration) -> Result<Self, ConfigError> {
+    const fn with_q16(
+        base: Duration,
+        multiplier: u32,
+        max_delay: Duration,
+    ) -> Result<Self, ConfigError> {
         if let Err(e) = check_duration("base", base) {
             return Err(e);
         }
@@ -152,7 +160,12 @@ impl ExponentialBackoff {
 
     /// The capped exponential delay for retry `attempt`, before jitter.
     pub const fn ceiling(&self, attempt: u32) -> Duration {
-        Duration::from_nanos(exponential_nanos(self.base, self.multiplier, attempt, self.max))
+        Duration::from_nanos(exponential_nanos(
+            self.base,
+            self.multiplier,
+            attempt,
+            self.max,
+        ))
     }
 }
 

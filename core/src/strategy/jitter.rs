@@ -44,7 +44,10 @@ impl JitterBackoff {
     /// The reference's constructor, in seconds (its defaults are 0.5 and
     /// 5.0).
     pub fn from_secs_f64(min_delay: f64, max_delay: f64) -> Result<Self, ConfigError> {
-        Self::new(secs_f64("min_delay", min_delay)?, secs_f64("max_delay", max_delay)?)
+        Self::new(
+            secs_f64("min_delay", min_delay)?,
+            secs_f64("max_delay", max_delay)?,
+        )
     }
 }
 

@@ -26,7 +26,10 @@ fn delays<S: RetryStrategy>(mut strategy: S, n: u32) -> std::vec::Vec<Duration> 
 fn fixed_table() {
     // FixedDelay(delay=2.0): 2.0s, 2.0s, 2.0s
     assert_eq!(delays(FixedDelay::new(s(2)), 3), [s(2), s(2), s(2)]);
-    assert_eq!(delays(FixedDelay::from_secs_f64(2.0).unwrap(), 3), [ms(2000); 3]);
+    assert_eq!(
+        delays(FixedDelay::from_secs_f64(2.0).unwrap(), 3),
+        [ms(2000); 3]
+    );
 }
 
 #[test]
@@ -41,8 +44,14 @@ fn linear_table() {
 fn exponential_table() {
     // ExponentialBackoff(base=1.0, multiplier=2.0, max_delay=30.0): 2, 4, 8, 16, 30 (capped)
     let e = ExponentialBackoff::from_secs_f64(1.0, 2.0, 30.0).unwrap();
-    assert_eq!(delays(e, 5), [ms(2000), ms(4000), ms(8000), ms(16000), ms(30000)]);
-    assert_eq!(delays(ExponentialBackoff::new(s(1), 2, s(30)).unwrap(), 5), delays(e, 5));
+    assert_eq!(
+        delays(e, 5),
+        [ms(2000), ms(4000), ms(8000), ms(16000), ms(30000)]
+    );
+    assert_eq!(
+        delays(ExponentialBackoff::new(s(1), 2, s(30)).unwrap(), 5),
+        delays(e, 5)
+    );
     // The reference's "Basic Configuration": base 1, multiplier 2, max 10.
     let e = ExponentialBackoff::new(s(1), 2, s(10)).unwrap();
     assert_eq!(delays(e, 4), [s(2), s(4), s(8), s(10)]);
@@ -52,8 +61,21 @@ fn exponential_table() {
 fn exponential_fractional_multiplier_is_exact() {
     let e = ExponentialBackoff::with_ratio(ms(100), 3, 2, s(60)).unwrap();
     // 100 ms × 1.5^n
-    assert_eq!(delays(e, 4), [ms(150), ms(225), Duration::from_micros(337_500), Duration::from_micros(506_250)]);
-    assert_eq!(ExponentialBackoff::from_secs_f64(0.1, 1.5, 60.0).unwrap().ceiling(2), ms(225));
+    assert_eq!(
+        delays(e, 4),
+        [
+            ms(150),
+            ms(225),
+            Duration::from_micros(337_500),
+            Duration::from_micros(506_250)
+        ]
+    );
+    assert_eq!(
+        ExponentialBackoff::from_secs_f64(0.1, 1.5, 60.0)
+            .unwrap()
+            .ceiling(2),
+        ms(225)
+    );
 }
 
 #[test]
@@ -66,7 +88,8 @@ fn saturates_at_extreme_attempts() {
     let mut l = LinearBackoff::new(s(1), s(1), s(5)).unwrap();
     assert_eq!(l.delay(u32::MAX, &mut rng), s(5));
     // Multiplier just above one: grows slowly, still capped, still fast.
-    let mut slow = ExponentialBackoff::with_ratio(Duration::from_nanos(1), 65537, 65536, s(1)).unwrap();
+    let mut slow =
+        ExponentialBackoff::with_ratio(Duration::from_nanos(1), 65537, 65536, s(1)).unwrap();
     assert_eq!(slow.delay(u32::MAX, &mut rng), s(1));
     assert_eq!(slow.delay(1, &mut rng), Duration::from_nanos(1));
     // Largest representable parameters.
@@ -81,8 +104,14 @@ fn saturates_at_extreme_attempts() {
 
 #[test]
 fn zero_base_and_unit_multiplier() {
-    assert_eq!(delays(ExponentialBackoff::new(Duration::ZERO, 2, s(1)).unwrap(), 3), [Duration::ZERO; 3]);
-    assert_eq!(delays(ExponentialBackoff::new(s(1), 1, s(5)).unwrap(), 3), [s(1); 3]);
+    assert_eq!(
+        delays(ExponentialBackoff::new(Duration::ZERO, 2, s(1)).unwrap(), 3),
+        [Duration::ZERO; 3]
+    );
+    assert_eq!(
+        delays(ExponentialBackoff::new(s(1), 1, s(5)).unwrap(), 3),
+        [s(1); 3]
+    );
 }
 
 #[test]
@@ -101,7 +130,11 @@ fn full_and_equal_jitter_bounds_and_spread() {
             full_below_half += 1;
         }
         let q = equal.delay(a, &mut rng);
-        assert!(q >= ceiling / 2 && q <= ceiling, "equal jitter {q:?} outside [{:?}, {ceiling:?}]", ceiling / 2);
+        assert!(
+            q >= ceiling / 2 && q <= ceiling,
+            "equal jitter {q:?} outside [{:?}, {ceiling:?}]",
+            ceiling / 2
+        );
     }
     // Uniform: about half of the full-jitter draws fall below half the ceiling.
     assert!((70..=130).contains(&full_below_half), "{full_below_half}");
@@ -133,7 +166,10 @@ fn decorrelated_follows_previous_delay() {
     let mut prev = base;
     for a in 1..=50 {
         let x = d.delay(a, &mut rng);
-        assert!(x >= base && x <= (prev * 3).min(cap), "retry {a}: {x:?} prev {prev:?}");
+        assert!(
+            x >= base && x <= (prev * 3).min(cap),
+            "retry {a}: {x:?} prev {prev:?}"
+        );
         assert_eq!(d.last(), x);
         prev = x;
     }
@@ -164,16 +200,31 @@ fn nonsense_parameters_are_refused_with_the_parameter_named() {
     let e = err(ExponentialBackoff::from_secs_f64(f64::NAN, 2.0, 1.0));
     assert_eq!((e.param(), e.problem()), ("base", ConfigProblem::NotFinite));
     let e = err(ExponentialBackoff::from_secs_f64(1.0, 2.0, f64::INFINITY));
-    assert_eq!((e.param(), e.problem()), ("max_delay", ConfigProblem::NotFinite));
+    assert_eq!(
+        (e.param(), e.problem()),
+        ("max_delay", ConfigProblem::NotFinite)
+    );
     let e = err(ExponentialBackoff::from_secs_f64(-1.0, 2.0, 1.0));
     assert_eq!((e.param(), e.problem()), ("base", ConfigProblem::Negative));
     let e = err(ExponentialBackoff::from_secs_f64(1.0, 0.5, 10.0));
-    assert_eq!((e.param(), e.problem()), ("multiplier", ConfigProblem::BelowOne));
+    assert_eq!(
+        (e.param(), e.problem()),
+        ("multiplier", ConfigProblem::BelowOne)
+    );
     let e = err(ExponentialBackoff::from_secs_f64(1.0, f64::NAN, 10.0));
-    assert_eq!((e.param(), e.problem()), ("multiplier", ConfigProblem::NotFinite));
+    assert_eq!(
+        (e.param(), e.problem()),
+        ("multiplier", ConfigProblem::NotFinite)
+    );
     let e = err(ExponentialBackoff::from_secs_f64(10.0, 2.0, 1.0));
-    assert_eq!((e.param(), e.problem()), ("max_delay", ConfigProblem::BelowBase));
-    assert_eq!(e.to_string(), "invalid `max_delay`: must not be below the base delay");
+    assert_eq!(
+        (e.param(), e.problem()),
+        ("max_delay", ConfigProblem::BelowBase)
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid `max_delay`: must not be below the base delay"
+    );
     let e = err(ExponentialBackoff::new(s(1), 0, s(2)));
     assert_eq!(e.problem(), ConfigProblem::BelowOne);
     let e = err(ExponentialBackoff::with_ratio(s(1), 1, 2, s(2)));
@@ -183,16 +234,25 @@ fn nonsense_parameters_are_refused_with_the_parameter_named() {
     let e = err(ExponentialBackoff::from_secs_f64(1e300, 2.0, 1e300));
     assert_eq!((e.param(), e.problem()), ("base", ConfigProblem::TooLarge));
     let e = LinearBackoff::from_secs_f64(1.0, -0.5, 5.0).unwrap_err();
-    assert_eq!((e.param(), e.problem()), ("increment", ConfigProblem::Negative));
+    assert_eq!(
+        (e.param(), e.problem()),
+        ("increment", ConfigProblem::Negative)
+    );
     let e = LinearBackoff::new(s(5), s(1), s(1)).unwrap_err();
     assert_eq!(e.param(), "max_delay");
     let e = JitterBackoff::from_secs_f64(5.0, 0.5).unwrap_err();
-    assert_eq!((e.param(), e.problem()), ("max_delay", ConfigProblem::BelowBase));
+    assert_eq!(
+        (e.param(), e.problem()),
+        ("max_delay", ConfigProblem::BelowBase)
+    );
     let e = DecorrelatedJitter::from_secs_f64(f64::NEG_INFINITY, 1.0).unwrap_err();
     assert_eq!(e.param(), "base");
     let e = FixedDelay::from_secs_f64(-0.0 - 1.0).unwrap_err();
     assert_eq!(e.problem(), ConfigProblem::Negative);
-    assert_eq!(FixedDelay::try_new(Duration::MAX).unwrap_err().problem(), ConfigProblem::TooLarge);
+    assert_eq!(
+        FixedDelay::try_new(Duration::MAX).unwrap_err().problem(),
+        ConfigProblem::TooLarge
+    );
 }
 
 fn duration() -> impl Strategy<Value = Duration> {

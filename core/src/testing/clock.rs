@@ -54,7 +54,11 @@ impl MockClock {
     /// Moves time forward by `d` without recording a sleep (a transport's
     /// latency, the world moving on).
     pub fn advance(&self, d: Duration) {
-        self.now.set(Instant::from_nanos(self.now.get()).saturating_add(d).as_nanos());
+        self.now.set(
+            Instant::from_nanos(self.now.get())
+                .saturating_add(d)
+                .as_nanos(),
+        );
     }
 
     /// The current virtual time.
@@ -84,7 +88,12 @@ impl MockClock {
 
     fn record(&self, duration: Duration) {
         let at = self.now();
-        if self.records.borrow_mut().push(SleepRecord { at, duration }).is_err() {
+        if self
+            .records
+            .borrow_mut()
+            .push(SleepRecord { at, duration })
+            .is_err()
+        {
             self.dropped.set(self.dropped.get() + 1);
         }
         self.advance(duration);

@@ -19,7 +19,10 @@ pub(crate) struct YieldOnce(bool);
 
 impl core::future::Future for YieldOnce {
     type Output = ();
-    fn poll(mut self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
         if self.0 {
             core::task::Poll::Ready(())
         } else {
