@@ -199,7 +199,7 @@ where
                     Ok(delay) => {
                         drop(error);
                         if delay > Duration::ZERO {
-                            clock.sleep(delay).await;
+                            clock.sleep_before_retry(delay).await;
                         }
                     }
                     Err(reason) => {

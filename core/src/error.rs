@@ -314,6 +314,9 @@ pub enum ConfigProblem {
     BelowBase,
     /// A multiplier below 1, which would shrink delays.
     BelowOne,
+    /// Zero where only a positive value makes sense (a window of no calls,
+    /// a budget of no tokens, a break of no time).
+    Zero,
 }
 
 impl ConfigError {
@@ -340,6 +343,7 @@ impl fmt::Display for ConfigError {
             ConfigProblem::TooLarge => "is too large",
             ConfigProblem::BelowBase => "must not be below the base delay",
             ConfigProblem::BelowOne => "must be at least 1",
+            ConfigProblem::Zero => "must be greater than zero",
         };
         write!(f, "invalid `{}`: {why}", self.param)
     }

@@ -103,6 +103,14 @@ pub trait Clock {
     fn now(&self) -> Instant;
     /// Completes once `duration` has passed. Dropping it cancels the sleep.
     async fn sleep(&self, duration: Duration);
+
+    /// Waits out the backoff `delay` before a retry. The async driver calls
+    /// this for backoff and [`sleep`](Self::sleep) for timeouts, so a clock
+    /// may end a backoff early (say, when the network comes back) without
+    /// ever cutting a timeout short. Defaults to [`sleep`](Self::sleep).
+    async fn sleep_before_retry(&self, delay: Duration) {
+        self.sleep(delay).await
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
@@ -111,6 +119,9 @@ impl<C: Clock + ?Sized> Clock for &C {
     }
     async fn sleep(&self, duration: Duration) {
         (**self).sleep(duration).await
+    }
+    async fn sleep_before_retry(&self, delay: Duration) {
+        (**self).sleep_before_retry(delay).await
     }
 }
 

@@ -1,9 +1,11 @@
 use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use core::time::Duration;
 
 use heapless::Vec;
 
-use super::YieldOnce;
 use crate::time::Instant;
 use crate::transport::{BlockingClock, Clock};
 
@@ -21,9 +23,17 @@ pub struct SleepRecord {
     pub duration: Duration,
 }
 
-/// Virtual time: `sleep` advances the clock by its duration (after one
-/// yield, so it is a real await point) and records it. Nothing waits on
-/// real time, so an hour of backoff runs in microseconds.
+/// Virtual time: nothing waits on real time, so an hour of backoff runs in
+/// microseconds, and every sleep is recorded.
+///
+/// A sleep ends as soon as virtual time reaches its end (something else,
+/// such as a [`Step::after`](super::Step::after) latency, advanced the
+/// clock), or when it has been polled [`MockClock::PATIENCE`] times while
+/// virtual time stood still: then the world is idle and the clock jumps to
+/// the sleep's end, as tokio's paused clock auto-advances. So a per-attempt
+/// timeout raced against an attempt that is still making progress (yielding
+/// and waking itself) does not fire early, and one raced against a hanging
+/// attempt does.
 ///
 /// ```
 /// # use core::time::Duration;
@@ -42,6 +52,10 @@ pub struct MockClock {
 }
 
 impl MockClock {
+    /// Polls a sleep waits, with virtual time standing still, before it
+    /// decides the world is idle and jumps the clock to its end.
+    pub const PATIENCE: u32 = 32;
+
     /// A clock at its epoch, [`Instant::ZERO`].
     pub const fn new() -> Self {
         Self {
@@ -86,8 +100,7 @@ impl MockClock {
         self.dropped.get()
     }
 
-    fn record(&self, duration: Duration) {
-        let at = self.now();
+    fn record(&self, at: Instant, duration: Duration) {
         if self
             .records
             .borrow_mut()
@@ -96,7 +109,49 @@ impl MockClock {
         {
             self.dropped.set(self.dropped.get() + 1);
         }
+    }
+
+    fn record_and_advance(&self, duration: Duration) {
+        self.record(self.now(), duration);
         self.advance(duration);
+    }
+}
+
+/// The future of [`MockClock`]'s `sleep`.
+struct MockSleep<'a> {
+    clock: &'a MockClock,
+    duration: Duration,
+    start: Option<Instant>,
+    idle_polls: u32,
+    last_seen: Instant,
+}
+
+impl Future for MockSleep<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let now = this.clock.now();
+        let start = *this.start.get_or_insert(now);
+        let end = start.saturating_add(this.duration);
+        if now >= end && this.idle_polls > 0 {
+            // Something else moved virtual time past our end.
+            this.clock.record(start, this.duration);
+            return Poll::Ready(());
+        }
+        if now != this.last_seen {
+            this.idle_polls = 0;
+            this.last_seen = now;
+        }
+        this.idle_polls += 1;
+        if this.idle_polls > MockClock::PATIENCE {
+            // Idle: jump to our end.
+            this.clock.record(start, this.duration);
+            this.clock.advance(end.saturating_duration_since(now));
+            return Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
@@ -106,9 +161,14 @@ impl Clock for MockClock {
     }
 
     async fn sleep(&self, duration: Duration) {
-        // Yield first: a future dropped here has not slept.
-        YieldOnce::default().await;
-        self.record(duration);
+        MockSleep {
+            clock: self,
+            duration,
+            start: None,
+            idle_polls: 0,
+            last_seen: self.now(),
+        }
+        .await
     }
 }
 
@@ -118,6 +178,6 @@ impl BlockingClock for MockClock {
     }
 
     fn sleep(&self, duration: Duration) {
-        self.record(duration);
+        self.record_and_advance(duration);
     }
 }
