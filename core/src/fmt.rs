@@ -2,17 +2,15 @@
 //! nothing, so the library never chooses a logger (the pattern embassy uses).
 //!
 //! Arguments are always type-checked and evaluated lazily by the backend; with
-//! no backend they are consumed without being formatted.
+//! no backend they are consumed without being formatted. With both features
+//! on (as `--all-features` does), `defmt` wins: firmware never pays for `log`.
 #![allow(unused_macros)]
-
-#[cfg(all(feature = "defmt", feature = "log"))]
-compile_error!("features `defmt` and `log` are mutually exclusive: enable one logger backend");
 
 macro_rules! trace {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::trace!($s $(, $x)*);
-        #[cfg(feature = "log")]
+        #[cfg(all(feature = "log", not(feature = "defmt")))]
         ::log::trace!($s $(, $x)*);
         #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);
@@ -23,7 +21,7 @@ macro_rules! debug {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::debug!($s $(, $x)*);
-        #[cfg(feature = "log")]
+        #[cfg(all(feature = "log", not(feature = "defmt")))]
         ::log::debug!($s $(, $x)*);
         #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);
@@ -34,7 +32,7 @@ macro_rules! warn {
     ($s:literal $(, $x:expr)* $(,)?) => {{
         #[cfg(feature = "defmt")]
         ::defmt::warn!($s $(, $x)*);
-        #[cfg(feature = "log")]
+        #[cfg(all(feature = "log", not(feature = "defmt")))]
         ::log::warn!($s $(, $x)*);
         #[cfg(not(any(feature = "defmt", feature = "log")))]
         let _ = ($( & $x ),*);

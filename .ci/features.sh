@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Feature matrix: every package builds with each of its features on its own
+# and with all of them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo-hack >/dev/null || cargo install cargo-hack --locked --quiet
+cargo hack check --workspace --each-feature --no-dev-deps --quiet
+cargo check --workspace --all-features --all-targets --quiet
+echo "feature matrix: ok"
