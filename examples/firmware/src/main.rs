@@ -11,6 +11,7 @@
 
 #[cfg(feature = "engine")]
 mod clock;
+#[cfg(not(feature = "tests"))]
 mod probe;
 #[cfg(feature = "tests")]
 mod tests;
@@ -39,7 +40,8 @@ fn main() -> ! {
         fail("core peripherals already taken");
     };
     time_driver::init(peripherals.SYST);
-    let Some(executor) = cortex_m::singleton!(: Executor = Executor::new(core::ptr::null_mut())) else {
+    let Some(executor) = cortex_m::singleton!(: Executor = Executor::new(core::ptr::null_mut()))
+    else {
         fail("executor already created");
     };
     let executor: &'static Executor = executor;

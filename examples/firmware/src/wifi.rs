@@ -5,6 +5,8 @@
 //! Each attempt plays the next step of the script, taking the step's
 //! latency on the real embassy-time clock, and records the tick it started
 //! at, so tests measure the time between attempts on the hardware timer.
+// The size probe uses only part of it.
+#![cfg_attr(not(feature = "tests"), allow(dead_code))]
 
 use core::cell::Cell;
 use core::fmt;
@@ -154,7 +156,6 @@ impl<const N: usize> FlakyWifi<N> {
     }
 
     /// Step `i` of the script.
-    #[cfg_attr(not(feature = "tests"), allow(dead_code))]
     pub(crate) fn step(&self, i: usize) -> Option<Step> {
         self.script.get(i).copied()
     }
