@@ -10,11 +10,14 @@ extern crate std;
 #[macro_use]
 mod fmt;
 
+pub mod breaker;
+pub mod budget;
 mod driver;
 mod error;
 pub mod http;
 mod interceptor;
 mod machine;
+pub mod metrics;
 mod middleware;
 mod policy;
 mod rng;
@@ -24,6 +27,8 @@ pub mod testing;
 mod time;
 mod transport;
 
+pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+pub use budget::RetryBudget;
 pub use driver::{Pipeline, retry, retry_blocking, retry_with};
 pub use error::{ConfigError, ConfigProblem, FailureKind, RetryError, StopReason, TransportError};
 pub use interceptor::{
@@ -31,6 +36,7 @@ pub use interceptor::{
     map_response,
 };
 pub use machine::{Decision, Failure, RetryMachine};
+pub use metrics::{Metered, Metrics, MetricsSnapshot};
 pub use middleware::{
     AttemptOutcome, CallOutcome, CallResult, Middleware, OnRetry, RetryEvent, on_retry,
 };
