@@ -1,1 +1,33 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+mod clock;
+mod connector;
+mod error;
+pub mod interceptor;
+mod request;
+mod response;
+#[cfg(feature = "tower")]
+pub mod tower;
+mod trace;
+mod transport;
+
+pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
+pub use clock::TokioClock;
+pub use error::{BoxError, CallError, Error};
+pub use request::{RedactedUrl, Request};
+pub use response::{Response, retry_after_from_headers};
+pub use transport::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, HyperTransport, TransportBuilder,
+};
+
+/// The engine, re-exported so one dependency gives the strategies and
+/// predicates: `tenace_hyper::tenace::ExponentialBackoff`.
+pub use tenace;
+
+/// The rustls version the `rustls` feature uses, for building a
+/// [`ClientConfig`](rustls::ClientConfig).
+#[cfg(feature = "rustls")]
+pub use rustls;

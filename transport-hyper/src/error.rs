@@ -1,0 +1,361 @@
+//! One error type for every failed attempt, classified for the engine.
+//!
+//! The engine asks an error one question, through
+//! [`TransportError::kind`]: what kind of failure was it, and could the
+//! request have reached the server? hyper answers neither directly:
+//! `hyper_util`'s client error only says `is_connect()`, so [`Error`] is built
+//! by walking the `source()` chain (hyper's own error, then the I/O error
+//! under it) once, when the attempt fails.
+//!
+//! | variant | [`FailureKind`] | retried by default | replayed if not idempotent |
+//! |---|---|---|---|
+//! | [`Connect`](Error::Connect) | `Connect` | yes | yes: nothing was sent |
+//! | [`Timeout`](Error::Timeout) | `Timeout` | yes | no |
+//! | [`Io`](Error::Io) | `Io` | yes | no |
+//! | [`Status`](Error::Status) | `Status(code)` | no (opt in) | no |
+//! | everything else | `Other` | no | no |
+
+use core::error::Error as StdError;
+use core::fmt;
+use core::time::Duration;
+use std::io;
+
+use http::StatusCode;
+use tenace::{FailureKind, TransportError};
+
+use crate::response::Response;
+
+/// A boxed error from a lower layer (hyper, the OS, a token provider).
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// The error of a call once the engine gave up: why, after how many attempts,
+/// and the last attempt's [`Error`] as its `source()`.
+pub type CallError = tenace::RetryError<Error>;
+
+/// Why one attempt failed.
+///
+/// `Display` says what happened in one line without repeating the cause;
+/// the cause (an I/O or hyper error) is the [`source`](StdError::source).
+/// No variant holds a request header, so logging an error never writes an
+/// `Authorization` value.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request never left: connection refused, DNS failure, connect
+    /// timeout. Always safe to retry.
+    Connect(BoxError),
+    /// The attempt ran past its timeout (the per-attempt timeout or the
+    /// call's deadline).
+    Timeout(Duration),
+    /// The connection failed after the request may have been sent: reset,
+    /// EOF before or in the middle of the response.
+    Io(BoxError),
+    /// The server answered with an error status and the client was asked to
+    /// treat it as an error (see
+    /// [`ClientBuilder::error_for_status`](crate::ClientBuilder::error_for_status)
+    /// and [`Response::error_for_status`]).
+    Status {
+        /// The status code.
+        status: StatusCode,
+        /// The server's `Retry-After`, as a delay from when the response
+        /// arrived (see [`retry_after_from_headers`](crate::retry_after_from_headers)).
+        retry_after: Option<Duration>,
+        /// The whole response, body included (its `Debug` shows header names
+        /// only).
+        response: Box<Response>,
+    },
+    /// The response body was longer than the configured limit.
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The URL could not be parsed or joined to the base URL, or its scheme
+    /// is not supported (`https` needs the `rustls` feature).
+    InvalidUrl(BoxError),
+    /// A header name or value, or another part of the request, was invalid.
+    InvalidRequest(BoxError),
+    /// The server's response was not valid HTTP (a malformed status line, a
+    /// bad header).
+    MalformedResponse(BoxError),
+    /// The TLS handshake failed (an untrusted or invalid certificate, no
+    /// common protocol). Not retried by default: a retry would fail the same
+    /// way.
+    Tls(BoxError),
+    /// The body could not be decoded (invalid UTF-8, invalid JSON).
+    Decode(BoxError),
+    /// A request or response interceptor (or a token provider) failed.
+    Interceptor(BoxError),
+}
+
+impl Error {
+    /// An error for an interceptor or token provider to return.
+    pub fn interceptor(cause: impl Into<BoxError>) -> Self {
+        Self::Interceptor(cause.into())
+    }
+
+    /// The status code, for [`Error::Status`].
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The response that carried an error status, for [`Error::Status`].
+    pub fn response(&self) -> Option<&Response> {
+        match self {
+            Self::Status { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+
+    /// `true` for a timeout.
+    pub const fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+
+    /// `true` if the request is known not to have been sent.
+    pub const fn is_connect(&self) -> bool {
+        matches!(self, Self::Connect(_))
+    }
+
+    /// Builds an [`Error::Status`] from a response.
+    pub(crate) fn from_status(response: Response) -> Self {
+        let retry_after =
+            crate::retry_after_from_headers(response.headers(), std::time::SystemTime::now());
+        Self::Status {
+            status: response.status(),
+            retry_after,
+            response: Box::new(response),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connect(_) => f.write_str("connection failed before the request was sent"),
+            Self::Timeout(after) => write!(f, "attempt timed out after {} ms", after.as_millis()),
+            Self::Io(_) => f.write_str("connection failed after the request was sent"),
+            Self::Status { status, .. } => write!(f, "HTTP status {status}"),
+            Self::BodyTooLarge { limit } => {
+                write!(f, "response body longer than the limit of {limit} bytes")
+            }
+            Self::InvalidUrl(_) => f.write_str("invalid URL"),
+            Self::InvalidRequest(_) => f.write_str("invalid request"),
+            Self::MalformedResponse(_) => f.write_str("malformed HTTP response"),
+            Self::Tls(_) => f.write_str("TLS handshake failed"),
+            Self::Decode(_) => f.write_str("could not decode the response body"),
+            Self::Interceptor(_) => f.write_str("an interceptor failed"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Connect(e)
+            | Self::Io(e)
+            | Self::InvalidUrl(e)
+            | Self::InvalidRequest(e)
+            | Self::MalformedResponse(e)
+            | Self::Tls(e)
+            | Self::Decode(e)
+            | Self::Interceptor(e) => Some(&**e),
+            Self::Timeout(_) | Self::Status { .. } | Self::BodyTooLarge { .. } => None,
+        }
+    }
+}
+
+impl TransportError for Error {
+    fn kind(&self) -> FailureKind {
+        match self {
+            Self::Connect(_) => FailureKind::Connect,
+            Self::Timeout(_) => FailureKind::Timeout,
+            Self::Io(_) => FailureKind::Io,
+            Self::Status { status, .. } => FailureKind::Status(status.as_u16()),
+            _ => FailureKind::Other,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    fn timed_out(after: Duration) -> Self {
+        Self::Timeout(after)
+    }
+}
+
+/// A URL problem, as a `source()` for [`Error::InvalidUrl`].
+#[derive(Debug)]
+pub(crate) struct UrlError(pub(crate) &'static str);
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl StdError for UrlError {}
+
+/// What the `source()` chain of a hyper or hyper-util error says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Connect,
+    Io,
+    Malformed,
+    Tls,
+}
+
+/// Classifies an error of `hyper_util`'s legacy client.
+///
+/// `is_connect()` marks failures before the request was written; below it,
+/// hyper's error says "canceled" (the pooled connection closed before the
+/// request was sent: nothing sent), "parse" (a malformed response) or
+/// "incomplete message" (EOF after sending), and an `io::Error` from rustls
+/// is a TLS failure. Anything else after the connection was made (a reset,
+/// a socket timeout) may have reached the server: [`Error::Io`], unless
+/// the I/O error is one that only happens before a connection exists
+/// (refused, unreachable).
+pub(crate) fn classify_client_error(err: hyper_util::client::legacy::Error) -> Error {
+    let initial = if err.is_connect() {
+        Class::Connect
+    } else {
+        Class::Io
+    };
+    into_error(classify_chain(initial, &err), Box::new(err))
+}
+
+/// Classifies a hyper error (from reading a response body).
+pub(crate) fn classify_hyper_error(err: hyper::Error) -> Error {
+    into_error(classify_chain(Class::Io, &err), Box::new(err))
+}
+
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+/// Classifies any boxed error, e.g. from a tower service: the chain is
+/// searched for hyper-util, hyper and I/O errors.
+pub(crate) fn classify_boxed(err: BoxError) -> Error {
+    let class = classify_chain(Class::Io, &*err);
+    into_error(class, err)
+}
+
+fn into_error(class: Class, err: BoxError) -> Error {
+    match class {
+        Class::Connect => Error::Connect(err),
+        Class::Io => Error::Io(err),
+        Class::Malformed => Error::MalformedResponse(err),
+        Class::Tls => Error::Tls(err),
+    }
+}
+
+fn classify_chain(initial: Class, top: &(dyn StdError + 'static)) -> Class {
+    let mut class = initial;
+    let mut next: Option<&(dyn StdError + 'static)> = Some(top);
+    while let Some(e) = next {
+        next = e.source();
+        if is_tls(e) {
+            return Class::Tls;
+        }
+        if let Some(c) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            if c.is_connect() {
+                class = Class::Connect;
+            }
+        } else if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_parse() || h.is_parse_status() {
+                return Class::Malformed;
+            }
+            if h.is_canceled() {
+                // The connection closed before the request was written.
+                class = Class::Connect;
+            }
+        } else if let Some(io) = e.downcast_ref::<io::Error>() {
+            if refused_before_sending(io.kind()) {
+                class = Class::Connect;
+            }
+            // `io::Error::source()` skips the error it wraps: look at it.
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+            }
+        }
+    }
+    class
+}
+
+/// I/O errors that only happen before a connection exists.
+fn refused_before_sending(kind: io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+    )
+}
+
+#[cfg(feature = "rustls")]
+fn is_tls(e: &(dyn StdError + 'static)) -> bool {
+    e.is::<rustls::Error>()
+}
+
+#[cfg(not(feature = "rustls"))]
+fn is_tls(_e: &(dyn StdError + 'static)) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(e: io::Error) -> FailureKind {
+        classify_boxed(Box::new(e)).kind()
+    }
+
+    #[test]
+    fn io_errors_are_classified_by_what_they_say_about_sending() {
+        assert_eq!(
+            kind_of(io::ErrorKind::ConnectionRefused.into()),
+            FailureKind::Connect
+        );
+        assert_eq!(
+            kind_of(io::ErrorKind::NetworkUnreachable.into()),
+            FailureKind::Connect
+        );
+        assert_eq!(
+            kind_of(io::ErrorKind::ConnectionReset.into()),
+            FailureKind::Io
+        );
+        assert_eq!(
+            kind_of(io::ErrorKind::UnexpectedEof.into()),
+            FailureKind::Io
+        );
+        // Wrapped twice, as connectors do: the inner error is found.
+        let nested = io::Error::other(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(kind_of(nested), FailureKind::Connect);
+        assert_eq!(kind_of(io::Error::other("mystery")), FailureKind::Io);
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_rustls_error_is_tls_however_deep() {
+        let cert = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let nested = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, cert));
+        assert!(matches!(classify_boxed(Box::new(nested)), Error::Tls(_)));
+    }
+
+    #[test]
+    fn kinds_and_messages() {
+        let timeout = <Error as TransportError>::timed_out(Duration::from_millis(250));
+        assert_eq!(timeout.kind(), FailureKind::Timeout);
+        assert_eq!(timeout.to_string(), "attempt timed out after 250 ms");
+        assert_eq!(Error::BodyTooLarge { limit: 8 }.kind(), FailureKind::Other);
+        assert_eq!(Error::interceptor("no token").kind(), FailureKind::Other);
+        assert_eq!(
+            Error::interceptor("no token").source().unwrap().to_string(),
+            "no token"
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! Interceptors for [`Client`](crate::Client): code that edits each attempt's
+//! request or sees each response, registered at run time as the reference's
+//! `api.interceptors.request.use(...)`.
+//!
+//! A synchronous interceptor is a closure
+//! ([`ClientBuilder::request_interceptor`](crate::ClientBuilder::request_interceptor))
+//! and costs no allocation. One that must await (a token provider, a
+//! signing service) implements [`AsyncRequestInterceptor`] or
+//! [`AsyncResponseInterceptor`] and returns a boxed future, once per
+//! attempt. [`Auth`] is the reference's `AuthPlugin`: its token provider is
+//! awaited on **every** attempt, so a retry after a `401` or an expiry sends
+//! a fresh token.
+//!
+//! Request interceptors run on a fresh copy of the original request before
+//! each attempt, in the order registered; response interceptors run on each
+//! response, in order, and may turn it into an error that the retry
+//! predicate then sees.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use std::sync::Arc;
+
+use http::HeaderValue;
+use http::header::AUTHORIZATION;
+use tenace::AttemptContext;
+
+use crate::error::{BoxError, Error};
+use crate::request::Request;
+use crate::response::Response;
+
+/// A boxed, sendable future: what the async interceptor traits return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A request interceptor that awaits.
+///
+/// ```
+/// use tenace::AttemptContext;
+/// use tenace_hyper::interceptor::{AsyncRequestInterceptor, BoxFuture};
+/// use tenace_hyper::{Error, Request};
+///
+/// /// Stamps each attempt with a signature from an async signer.
+/// struct Sign;
+///
+/// impl AsyncRequestInterceptor for Sign {
+///     fn intercept<'a>(&'a self, request: &'a mut Request, cx: AttemptContext) -> BoxFuture<'a, Result<(), Error>> {
+///         Box::pin(async move {
+///             let signature = format!("sig-{}", cx.attempt); // an await would go here
+///             let value = signature.parse().map_err(Error::interceptor)?;
+///             request.headers_mut().insert("x-signature", value);
+///             Ok(())
+///         })
+///     }
+/// }
+/// ```
+pub trait AsyncRequestInterceptor: Send + Sync + 'static {
+    /// Edits this attempt's copy of the request. An error fails the attempt
+    /// and is classified like any other [`Error`].
+    fn intercept<'a>(
+        &'a self,
+        request: &'a mut Request,
+        cx: AttemptContext,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// A response interceptor that awaits.
+pub trait AsyncResponseInterceptor: Send + Sync + 'static {
+    /// Returns the response to pass on, or an error to treat as a failed
+    /// attempt.
+    fn intercept(
+        &self,
+        response: Response,
+        cx: AttemptContext,
+    ) -> BoxFuture<'_, Result<Response, Error>>;
+}
+
+/// Supplies a token, awaited before every attempt.
+///
+/// Any `Fn() -> impl Future<Output = Result<String, E>>` closure is a
+/// provider (`E` converts into a boxed error).
+pub trait TokenProvider: Send + Sync + 'static {
+    /// The token for the next attempt.
+    fn token(&self) -> BoxFuture<'_, Result<String, Error>>;
+}
+
+impl<F, Fut, E> TokenProvider for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<String, E>> + Send + 'static,
+    E: Into<BoxError>,
+{
+    fn token(&self) -> BoxFuture<'_, Result<String, Error>> {
+        let fetching = self();
+        Box::pin(async move { fetching.await.map_err(|e| Error::Interceptor(e.into())) })
+    }
+}
+
+/// Sets `Authorization` on every attempt from a token provider: the
+/// reference's `AuthPlugin`.
+///
+/// The header value is marked sensitive, and tenace-hyper never logs header
+/// values.
+///
+/// ```
+/// use tenace_hyper::{Client, interceptor::Auth};
+///
+/// let client = Client::builder()
+///     .base_url("http://127.0.0.1:8080/api")
+///     .auth(Auth::bearer(|| async { Ok::<_, std::io::Error>(String::from("token-from-vault")) }))
+///     .build()?;
+/// # let _ = client;
+/// # Ok::<(), tenace_hyper::Error>(())
+/// ```
+pub struct Auth {
+    provider: Arc<dyn TokenProvider>,
+    scheme: &'static str,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(provider: impl TokenProvider) -> Self {
+        Self {
+            provider: Arc::new(provider),
+            scheme: "Bearer",
+        }
+    }
+
+    /// `Authorization: <scheme> <token>` for another scheme (`"Token"`,
+    /// `"Basic"` with an already encoded token).
+    pub fn with_scheme(scheme: &'static str, provider: impl TokenProvider) -> Self {
+        Self {
+            provider: Arc::new(provider),
+            scheme,
+        }
+    }
+}
+
+impl AsyncRequestInterceptor for Auth {
+    fn intercept<'a>(
+        &'a self,
+        request: &'a mut Request,
+        _cx: AttemptContext,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let token = self.provider.token().await?;
+            let mut value = HeaderValue::try_from(format!("{} {token}", self.scheme))
+                .map_err(|e| Error::InvalidRequest(Box::new(e)))?;
+            value.set_sensitive(true);
+            request.headers_mut().insert(AUTHORIZATION, value);
+            Ok(())
+        })
+    }
+}
+
+/// A synchronous request interceptor, as stored.
+pub(crate) type SyncRequestFn =
+    dyn Fn(&mut Request, AttemptContext) -> Result<(), Error> + Send + Sync;
+/// A synchronous response interceptor, as stored.
+pub(crate) type SyncResponseFn =
+    dyn Fn(Response, AttemptContext) -> Result<Response, Error> + Send + Sync;
+
+/// One registered request interceptor.
+#[derive(Clone)]
+pub(crate) enum RequestHook {
+    Sync(Arc<SyncRequestFn>),
+    Async(Arc<dyn AsyncRequestInterceptor>),
+}
+
+/// One registered response interceptor.
+#[derive(Clone)]
+pub(crate) enum ResponseHook {
+    Sync(Arc<SyncResponseFn>),
+    Async(Arc<dyn AsyncResponseInterceptor>),
+}
+
+/// The client's request interceptors, as the engine's pipeline stage.
+pub(crate) struct RequestHooks<'a>(pub(crate) &'a [RequestHook]);
+
+impl tenace::RequestInterceptor<Request, Error> for RequestHooks<'_> {
+    async fn intercept(&self, request: &mut Request, cx: &AttemptContext) -> Result<(), Error> {
+        for hook in self.0 {
+            match hook {
+                RequestHook::Sync(f) => f(request, *cx)?,
+                RequestHook::Async(i) => i.intercept(request, *cx).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The client's response interceptors, then the optional status check.
+pub(crate) struct ResponseHooks<'a> {
+    pub(crate) hooks: &'a [ResponseHook],
+    pub(crate) error_for_status: bool,
+}
+
+impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
+    async fn intercept(
+        &self,
+        mut response: Response,
+        cx: &AttemptContext,
+    ) -> Result<Response, Error> {
+        for hook in self.hooks {
+            response = match hook {
+                ResponseHook::Sync(f) => f(response, *cx)?,
+                ResponseHook::Async(i) => i.intercept(response, *cx).await?,
+            };
+        }
+        if self.error_for_status {
+            response.error_for_status()
+        } else {
+            Ok(response)
+        }
+    }
+}

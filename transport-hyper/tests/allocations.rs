@@ -1,0 +1,146 @@
+//! Heap allocations per request on the hot path (no interceptors, first
+//! attempt succeeds), counted by a global allocator on the client's thread,
+//! against a bare hyper-util client doing the same work (build the request
+//! from a URL string, send it, read the whole body).
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::Cell;
+use core::convert::Infallible;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::alloc::System;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client as Bare;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tenace_hyper::Client;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments;
+// the counter is a relaxed atomic and the flag a const thread-local that
+// never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made on this thread while `f` runs.
+async fn count<F: core::future::Future<Output = ()>>(f: F) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    f.await;
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// A hyper server on its own thread (its allocations are not counted).
+fn start_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let service = service_fn(|_req| async {
+                        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(
+                            b"hello, world",
+                        ))))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tcp), service)
+                        .await;
+                });
+            }
+        });
+    });
+    port
+}
+
+const N: u64 = 200;
+
+#[test]
+fn the_client_allocates_no_more_than_a_bare_hyper_client() {
+    let port = start_server();
+    let url = format!("http://127.0.0.1:{port}/hello");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let bare: Bare<_, Full<Bytes>> = Bare::builder(TokioExecutor::new()).build_http();
+        let bare_once = || async {
+            let request = http::Request::get(url.as_str())
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let response = bare.request(request).await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body.len(), 12);
+        };
+        let client = Client::new().unwrap();
+        let tenace_once = || async {
+            let response = client.get(&url).send().await.unwrap();
+            assert_eq!(response.bytes().len(), 12);
+        };
+        // Warm up: connections made and pooled, lazy statics initialised.
+        for _ in 0..20 {
+            bare_once().await;
+            tenace_once().await;
+        }
+        let bare_total = count(async {
+            for _ in 0..N {
+                bare_once().await;
+            }
+        })
+        .await;
+        let tenace_total = count(async {
+            for _ in 0..N {
+                tenace_once().await;
+            }
+        })
+        .await;
+        let (bare_per, tenace_per) = (bare_total as f64 / N as f64, tenace_total as f64 / N as f64);
+        println!(
+            "allocations per request: bare hyper-util {bare_per:.2}, tenace-hyper {tenace_per:.2}"
+        );
+        // The engine adds none of its own; tenace reads the body without
+        // the `Collected` buffer list, which saves some.
+        assert!(
+            tenace_total <= bare_total,
+            "tenace {tenace_per:.2} > bare {bare_per:.2} allocations per request"
+        );
+    });
+}
