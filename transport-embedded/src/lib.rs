@@ -1,1 +1,33 @@
-//! tenace-embedded (work in progress).
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(test)]
+extern crate std;
+
+#[macro_use]
+mod fmt;
+
+mod client;
+mod clock;
+mod error;
+mod link;
+mod request;
+mod response;
+#[cfg(feature = "tls")]
+mod tls;
+mod transport;
+
+pub use client::{Client, ClientBuilder, RequestBuilder, join_url};
+pub use clock::EmbassyClock;
+pub use error::{Cause, Error, IoErrorKind, Phase, RequestError};
+pub use link::{LinkUp, WakeOnLinkUp};
+pub use request::{Header, Method, Request};
+pub use response::{Head, Response};
+#[cfg(feature = "tls")]
+pub use tls::{Tls, TlsVerify};
+pub use transport::{Buffered, HttpTransport, SendOnce, Timeouts};
+
+/// The retry engine, re-exported so firmware needs one dependency.
+pub use tenace;

@@ -1,0 +1,393 @@
+//! A request that borrows everything it sends, and the writer of its head.
+//!
+//! A [`Request`] is a handful of references: the URL, two header lists (the
+//! client's defaults and the request's own) and the body. The engine copies
+//! it for every attempt, which copies the references and nothing else, so a
+//! 4 KiB body is never duplicated and nothing is allocated.
+
+use core::fmt::{self, Write as _};
+
+use crate::error::RequestError;
+
+/// HTTP request methods (reqwless's).
+pub use reqwless::request::Method;
+
+/// A header: `(name, value)`.
+pub type Header<'r> = (&'r str, &'r str);
+
+/// One HTTP request, borrowed.
+///
+/// Fields are public so request interceptors can change them between
+/// attempts (point `headers` to another list, swap the body, ...).
+///
+/// Its `Debug` (and `defmt::Format`) output shows header names and the
+/// body's length, never a header value or the body: an `Authorization`
+/// header must not reach a log.
+#[derive(Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Request<'r> {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL, `http://host[:port]/path?query` (or `https://`
+    /// with the `tls` feature).
+    pub url: &'r str,
+    /// Headers sent unless [`headers`](Self::headers) has one of the same
+    /// name (the client's defaults).
+    pub default_headers: &'r [Header<'r>],
+    /// The request's own headers.
+    pub headers: &'r [Header<'r>],
+    /// The body, sent with a `Content-Length`.
+    pub body: Option<&'r [u8]>,
+    /// Whether the request may be sent again after a failure that may have
+    /// reached the server. `None`: decided by the method (RFC 9110: `GET`,
+    /// `HEAD`, `OPTIONS`, `TRACE`, `PUT`, `DELETE`). Set it to `Some(true)`
+    /// for a `POST` that carries an idempotency key.
+    pub retry_safe: Option<bool>,
+    /// Whether a 4xx or 5xx response is an
+    /// [`Error::Status`](crate::Error::Status) (so a predicate such as
+    /// [`TransientErrors`](tenace::TransientErrors) can retry it) rather than
+    /// a response. When it is, the body of the error response is not read.
+    pub error_for_status: bool,
+}
+
+impl<'r> Request<'r> {
+    /// A request with this method and URL, no headers, no body.
+    pub const fn new(method: Method, url: &'r str) -> Self {
+        Self {
+            method,
+            url,
+            default_headers: &[],
+            headers: &[],
+            body: None,
+            retry_safe: None,
+            error_for_status: false,
+        }
+    }
+
+    /// A `GET`.
+    pub const fn get(url: &'r str) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    /// A `POST` of `body`.
+    pub const fn post(url: &'r str, body: &'r [u8]) -> Self {
+        Self::new(Method::POST, url).body(body)
+    }
+
+    /// A `PUT` of `body`.
+    pub const fn put(url: &'r str, body: &'r [u8]) -> Self {
+        Self::new(Method::PUT, url).body(body)
+    }
+
+    /// A `DELETE`.
+    pub const fn delete(url: &'r str) -> Self {
+        Self::new(Method::DELETE, url)
+    }
+
+    /// The same request with these headers.
+    #[must_use]
+    pub const fn headers(mut self, headers: &'r [Header<'r>]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The same request with these default headers.
+    #[must_use]
+    pub const fn default_headers(mut self, headers: &'r [Header<'r>]) -> Self {
+        self.default_headers = headers;
+        self
+    }
+
+    /// The same request with this body.
+    #[must_use]
+    pub const fn body(mut self, body: &'r [u8]) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// The same request, marked safe (or not) to replay whatever its method.
+    #[must_use]
+    pub const fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = Some(safe);
+        self
+    }
+
+    /// The same request, with 4xx and 5xx statuses turned into errors.
+    #[must_use]
+    pub const fn error_for_status(mut self, yes: bool) -> Self {
+        self.error_for_status = yes;
+        self
+    }
+
+    /// Whether the request may be replayed: [`retry_safe`](Self::retry_safe)
+    /// if set, else the method's idempotency.
+    pub fn is_idempotent(&self) -> bool {
+        match self.retry_safe {
+            Some(yes) => yes,
+            None => tenace::http::is_idempotent_method(self.method.as_str()),
+        }
+    }
+
+    /// The headers actually sent, in order: defaults not overridden, then
+    /// the request's own.
+    pub fn effective_headers(&self) -> impl Iterator<Item = Header<'r>> + '_ {
+        let own = self.headers;
+        self.default_headers
+            .iter()
+            .filter(move |(name, _)| !own.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .chain(own.iter())
+            .copied()
+    }
+}
+
+/// Header names only: values may be secrets.
+struct Names<'h, 'r>(&'h [Header<'r>]);
+
+impl fmt::Debug for Names<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("default_headers", &Names(self.default_headers))
+            .field("headers", &Names(self.headers))
+            .field("body_len", &self.body.map(<[u8]>::len))
+            .field("retry_safe", &self.retry_safe)
+            .field("error_for_status", &self.error_for_status)
+            .finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Request<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Request {{ {} {=str}, headers: [", self.method, self.url);
+        for (name, _) in self.effective_headers() {
+            defmt::write!(f, " {=str}", name);
+        }
+        defmt::write!(
+            f,
+            " ], body_len: {}, retry_safe: {} }}",
+            self.body.map(<[u8]>::len),
+            self.is_idempotent()
+        );
+    }
+}
+
+/// `true` if `name` is an HTTP token (RFC 9110 §5.6.2).
+pub(crate) fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// `true` if `value` is a valid field value: no control characters but
+/// horizontal tab (so no CR or LF to smuggle a header).
+pub(crate) fn is_field_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// Checks one header given by the user.
+pub(crate) fn check_header((name, value): Header<'_>) -> Result<(), RequestError> {
+    let framing = name.eq_ignore_ascii_case("content-length")
+        || name.eq_ignore_ascii_case("transfer-encoding");
+    if !is_token(name) || !is_field_value(value) || framing {
+        return Err(RequestError::InvalidHeader);
+    }
+    Ok(())
+}
+
+/// `fmt::Write` into a byte slice; fails when full.
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Writes the request line and headers of `request` for `url` into `buf`;
+/// returns their length.
+///
+/// The transport adds `Host` (unless the request has one), `Content-Length`
+/// (when there is a body, or for `POST`, `PUT` and `PATCH`) and
+/// `Connection: close` (reqwless opens a connection per request) unless the
+/// request has a `Connection` header.
+pub(crate) fn write_head(
+    request: &Request<'_>,
+    url: &nourl::Url<'_>,
+    buf: &mut [u8],
+) -> Result<usize, RequestError> {
+    for header in request.default_headers.iter().chain(request.headers) {
+        check_header(*header)?;
+    }
+    // The fragment is not part of the request target.
+    let target = url.path().split('#').next().unwrap_or("/");
+    if target.is_empty() || !is_field_value(target) || target.contains(' ') {
+        return Err(RequestError::InvalidUrl);
+    }
+    let has = |name: &str| {
+        request
+            .effective_headers()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    let mut w = Cursor { buf, len: 0 };
+    let too_large = |_| RequestError::HeadTooLarge;
+    write!(w, "{} {} HTTP/1.1\r\n", request.method.as_str(), target).map_err(too_large)?;
+    if !has("host") {
+        let host = url.host();
+        let bracket = host.contains(':');
+        let (open, close) = if bracket { ("[", "]") } else { ("", "") };
+        write!(w, "Host: {open}{host}{close}").map_err(too_large)?;
+        if let Some(port) = url.port() {
+            write!(w, ":{port}").map_err(too_large)?;
+        }
+        w.write_str("\r\n").map_err(too_large)?;
+    }
+    let sends_length = matches!(request.method, Method::POST | Method::PUT | Method::PATCH);
+    match request.body {
+        Some(body) => write!(w, "Content-Length: {}\r\n", body.len()).map_err(too_large)?,
+        None if sends_length => w.write_str("Content-Length: 0\r\n").map_err(too_large)?,
+        None => {}
+    }
+    if !has("connection") {
+        w.write_str("Connection: close\r\n").map_err(too_large)?;
+    }
+    for (name, value) in request.effective_headers() {
+        write!(w, "{name}: {value}\r\n").map_err(too_large)?;
+    }
+    w.write_str("\r\n").map_err(too_large)?;
+    Ok(w.len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(request: &Request<'_>, cap: usize) -> Result<std::string::String, RequestError> {
+        let url = nourl::Url::parse(request.url).map_err(|_| RequestError::InvalidUrl)?;
+        let mut buf = std::vec![0u8; cap];
+        let n = write_head(request, &url, &mut buf)?;
+        Ok(std::string::String::from_utf8(buf[..n].to_vec()).unwrap_or_default())
+    }
+
+    #[test]
+    fn get_head() {
+        let r = Request::get("http://example.com:8080/a/b?q=1#frag")
+            .default_headers(&[("Accept", "text/plain"), ("X-Device", "d1")])
+            .headers(&[("x-device", "d2")]);
+        assert_eq!(
+            head(&r, 256).as_deref(),
+            Ok(
+                "GET /a/b?q=1 HTTP/1.1\r\nHost: example.com:8080\r\nConnection: close\r\n\
+                Accept: text/plain\r\nx-device: d2\r\n\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn post_head_and_defaults() {
+        let r = Request::post("http://10.0.0.1/ingest", b"{\"t\":21}");
+        assert_eq!(
+            head(&r, 256).as_deref(),
+            Ok(
+                "POST /ingest HTTP/1.1\r\nHost: 10.0.0.1\r\nContent-Length: 8\r\nConnection: close\r\n\r\n"
+            )
+        );
+        let empty = Request::new(Method::POST, "http://h");
+        assert_eq!(
+            head(&empty, 256).as_deref(),
+            Ok("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        );
+        let own = Request::get("http://[::1]:80/")
+            .headers(&[("Host", "x"), ("Connection", "keep-alive")]);
+        assert_eq!(
+            head(&own, 256).as_deref(),
+            Ok("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+        );
+        let v6 = Request::get("http://[::1]:8080/");
+        assert_eq!(
+            head(&v6, 256).as_deref(),
+            Ok("GET / HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n")
+        );
+    }
+
+    #[test]
+    fn rejects_bad_headers_and_small_buffers() {
+        let smuggle = Request::get("http://h/").headers(&[("X", "a\r\nEvil: 1")]);
+        assert_eq!(head(&smuggle, 256), Err(RequestError::InvalidHeader));
+        let bad_name = Request::get("http://h/").headers(&[("X Y", "a")]);
+        assert_eq!(head(&bad_name, 256), Err(RequestError::InvalidHeader));
+        let framing = Request::get("http://h/").default_headers(&[("content-length", "5")]);
+        assert_eq!(head(&framing, 256), Err(RequestError::InvalidHeader));
+        let empty = Request::get("http://h/").headers(&[("", "a")]);
+        assert_eq!(head(&empty, 256), Err(RequestError::InvalidHeader));
+        let ok = Request::get("http://h/");
+        let exact = head(&ok, 256).map(|s| s.len()).unwrap_or(0);
+        assert_eq!(exact, 46);
+        assert_eq!(head(&ok, exact).map(|s| s.len()), Ok(46));
+        assert_eq!(head(&ok, exact - 1), Err(RequestError::HeadTooLarge));
+        assert_eq!(head(&ok, 0), Err(RequestError::HeadTooLarge));
+        let space = Request::get("http://h/a b");
+        assert_eq!(head(&space, 256), Err(RequestError::InvalidUrl));
+    }
+
+    #[test]
+    fn debug_hides_header_values_and_body() {
+        let r = Request::post("http://h/x", b"secret body")
+            .default_headers(&[("Authorization", "Bearer s3cr3t")]);
+        let shown = std::format!("{r:?}");
+        assert_eq!(
+            shown,
+            "Request { method: POST, url: \"http://h/x\", default_headers: [\"Authorization\"], \
+             headers: [], body_len: Some(11), retry_safe: None, error_for_status: false }"
+        );
+    }
+
+    #[test]
+    fn idempotency() {
+        assert!(Request::get("http://h/").is_idempotent());
+        assert!(Request::put("http://h/", b"x").is_idempotent());
+        assert!(!Request::post("http://h/", b"x").is_idempotent());
+        assert!(
+            Request::post("http://h/", b"x")
+                .retry_safe(true)
+                .is_idempotent()
+        );
+        assert!(!Request::get("http://h/").retry_safe(false).is_idempotent());
+    }
+}

@@ -1,0 +1,84 @@
+//! Responses: a small `Copy` head, and the body in the caller's buffer.
+
+use core::time::Duration;
+
+use tenace::http::HttpDate;
+
+/// What an attempt's response says, without the body: what response
+/// interceptors see and what the engine hands back. The body stays in the
+/// caller's buffer; [`Response`] pairs the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Head {
+    pub(crate) status: u16,
+    pub(crate) content_length: Option<usize>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) date: Option<HttpDate>,
+    pub(crate) body_start: usize,
+    pub(crate) body_len: usize,
+}
+
+impl Head {
+    /// The status code.
+    pub const fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// `true` for 2xx.
+    pub const fn is_success(&self) -> bool {
+        self.status >= 200 && self.status < 300
+    }
+
+    /// The `Content-Length` the server announced, if any.
+    pub const fn content_length(&self) -> Option<usize> {
+        self.content_length
+    }
+
+    /// The body's length in bytes.
+    pub const fn body_len(&self) -> usize {
+        self.body_len
+    }
+
+    /// The `Retry-After` hint as a delay from the response (a date is
+    /// measured against the response's `Date` header; without one, a date
+    /// gives `None`).
+    pub const fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The response's `Date` header, if it had a valid one.
+    pub const fn date(&self) -> Option<HttpDate> {
+        self.date
+    }
+}
+
+/// A response whose body lives in the caller's buffer. Its `Debug` and
+/// `defmt::Format` output show the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Response<'b> {
+    head: Head,
+    body: &'b [u8],
+}
+
+impl<'b> Response<'b> {
+    /// Pairs a head with its body.
+    pub(crate) const fn new(head: Head, body: &'b [u8]) -> Self {
+        Self { head, body }
+    }
+
+    /// The status code.
+    pub const fn status(&self) -> u16 {
+        self.head.status
+    }
+
+    /// The body (a slice of the caller's buffer).
+    pub const fn body(&self) -> &'b [u8] {
+        self.body
+    }
+
+    /// The head: status, lengths, `Retry-After`, `Date`.
+    pub const fn head(&self) -> &Head {
+        &self.head
+    }
+}

@@ -1,0 +1,443 @@
+//! One attempt over reqwless, with a timeout per phase; and the
+//! [`tenace::Transport`] that reads every attempt into one caller buffer.
+//!
+//! An attempt has three phases, each with its own timeout on the clock:
+//!
+//! 1. **connect**: DNS, TCP connect, TLS handshake (reqwless opens a new
+//!    connection per request);
+//! 2. **exchange**: write the request, read the response head;
+//! 3. **body**: read the body into the caller's buffer.
+//!
+//! The request head is formatted into the caller's buffer before anything
+//! touches the network (a bad URL or header fails at once, and the head goes
+//! out in one write), then the same buffer receives the response.
+#![allow(async_fn_in_trait)]
+
+use core::cell::RefCell;
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::time::Duration;
+
+use embassy_futures::select::{Either, select};
+use embedded_io_async::Write as _;
+use embedded_nal_async::{Dns, TcpConnect};
+use reqwless::client::HttpClient;
+use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
+use tenace::{Clock, Transport};
+
+use crate::clock::EmbassyClock;
+use crate::error::{Cause, Error, Phase, RequestError};
+use crate::request::{Request, write_head};
+use crate::response::{Head, Response};
+#[cfg(feature = "tls")]
+use crate::tls::Tls;
+
+/// A timeout per phase of an attempt; `None` waits as long as it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// DNS, TCP connect and TLS handshake.
+    pub connect: Option<Duration>,
+    /// From connected to the end of the response head (writing the request
+    /// included).
+    pub exchange: Option<Duration>,
+    /// Reading the body.
+    pub body: Option<Duration>,
+}
+
+impl Timeouts {
+    /// 10 s to connect, 10 s for the response head, 30 s for the body.
+    pub const DEFAULT: Self = Self {
+        connect: Some(Duration::from_secs(10)),
+        exchange: Some(Duration::from_secs(10)),
+        body: Some(Duration::from_secs(30)),
+    };
+
+    /// No timeouts at all (the engine's per-attempt timeout still applies).
+    pub const NONE: Self = Self {
+        connect: None,
+        exchange: None,
+        body: None,
+    };
+
+    /// The same timeouts with this connect timeout.
+    #[must_use]
+    pub const fn connect(mut self, d: Duration) -> Self {
+        self.connect = Some(d);
+        self
+    }
+
+    /// The same timeouts with this exchange (response head) timeout.
+    #[must_use]
+    pub const fn exchange(mut self, d: Duration) -> Self {
+        self.exchange = Some(d);
+        self
+    }
+
+    /// The same timeouts with this body timeout.
+    #[must_use]
+    pub const fn body(mut self, d: Duration) -> Self {
+        self.body = Some(d);
+        self
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Sends a request once and reads the response into a buffer: one attempt,
+/// no retry. [`HttpTransport`] is the implementation; the trait lets a
+/// [`Client`](crate::Client) and [`Buffered`] take any of them (a test
+/// double, a wrapper that counts bytes).
+///
+/// # Implementing
+///
+/// ```
+/// use tenace_embedded::{EmbassyClock, Error, Request, Response, SendOnce};
+///
+/// /// Fails every request before sending it.
+/// struct Offline(EmbassyClock);
+///
+/// impl SendOnce for Offline {
+///     type Clock = EmbassyClock;
+///     fn clock(&self) -> &EmbassyClock {
+///         &self.0
+///     }
+///     async fn send_once<'b>(&self, _: &Request<'_>, _: &'b mut [u8]) -> Result<Response<'b>, Error> {
+///         Err(Error::Connect(tenace_embedded::Cause::Dns))
+///     }
+/// }
+/// ```
+pub trait SendOnce {
+    /// The clock that times the phases; clients use it for backoff too.
+    type Clock: Clock;
+
+    /// The clock.
+    fn clock(&self) -> &Self::Clock;
+
+    /// Sends `request` and reads the response into `buffer`. The body is a
+    /// slice of `buffer`; the buffer also holds the request head while it is
+    /// sent.
+    async fn send_once<'b>(
+        &self,
+        request: &Request<'_>,
+        buffer: &'b mut [u8],
+    ) -> Result<Response<'b>, Error>;
+}
+
+impl<S: SendOnce + ?Sized> SendOnce for &S {
+    type Clock = S::Clock;
+    fn clock(&self) -> &S::Clock {
+        (**self).clock()
+    }
+    async fn send_once<'b>(
+        &self,
+        request: &Request<'_>,
+        buffer: &'b mut [u8],
+    ) -> Result<Response<'b>, Error> {
+        (**self).send_once(request, buffer).await
+    }
+}
+
+/// HTTP/1.1 over reqwless on any embedded-nal-async TCP and DNS stack
+/// (embassy-net's `TcpClient` and `DnsSocket` on firmware,
+/// `std-embedded-nal-async` on a host), timed on clock `C`.
+///
+/// It holds references and settings only; one value serves any number of
+/// calls. Each attempt opens its own connection, as reqwless does, and
+/// sends `Connection: close`.
+pub struct HttpTransport<'a, T, D, C = EmbassyClock> {
+    tcp: &'a T,
+    dns: &'a D,
+    clock: C,
+    timeouts: Timeouts,
+    #[cfg(feature = "tls")]
+    tls: Option<RefCell<Tls<'a>>>,
+}
+
+impl<T, D, C: fmt::Debug> fmt::Debug for HttpTransport<'_, T, D, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("HttpTransport");
+        s.field("clock", &self.clock)
+            .field("timeouts", &self.timeouts);
+        #[cfg(feature = "tls")]
+        s.field("tls", &self.tls.is_some());
+        s.finish_non_exhaustive()
+    }
+}
+
+impl<'a, T, D> HttpTransport<'a, T, D> {
+    /// A transport over these stacks with the embassy-time clock and
+    /// [`Timeouts::DEFAULT`].
+    pub const fn new(tcp: &'a T, dns: &'a D) -> Self {
+        Self {
+            tcp,
+            dns,
+            clock: EmbassyClock,
+            timeouts: Timeouts::DEFAULT,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+impl<'a, T, D, C> HttpTransport<'a, T, D, C> {
+    /// The same transport timed on `clock` (a
+    /// [`WakeOnLinkUp`](crate::WakeOnLinkUp), a test clock).
+    pub fn with_clock<C2>(self, clock: C2) -> HttpTransport<'a, T, D, C2> {
+        HttpTransport {
+            tcp: self.tcp,
+            dns: self.dns,
+            clock,
+            timeouts: self.timeouts,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
+        }
+    }
+
+    /// The same transport with these phase timeouts.
+    #[must_use]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The same transport, speaking TLS to `https://` URLs.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(mut self, tls: Tls<'a>) -> Self {
+        self.tls = Some(RefCell::new(tls));
+        self
+    }
+
+    /// The phase timeouts.
+    pub const fn get_timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+}
+
+/// Runs `fut` for at most `limit` on `clock`; `None` if the time ran out.
+async fn within<C: Clock, F: Future>(
+    clock: &C,
+    limit: Option<Duration>,
+    fut: F,
+) -> Option<F::Output> {
+    match limit {
+        None => Some(fut.await),
+        Some(limit) => match select(fut, clock.sleep(limit)).await {
+            Either::First(out) => Some(out),
+            Either::Second(()) => None,
+        },
+    }
+}
+
+/// `Retry-After` and `Date` of a response head.
+fn hints<'h>(
+    headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+) -> (Option<Duration>, Option<HttpDate>) {
+    let mut retry_after = None;
+    let mut date = None;
+    // reqwless yields 64 slots, the unused ones with empty names.
+    for (name, value) in headers.filter(|(name, _)| !name.is_empty()) {
+        if retry_after.is_none() && name.eq_ignore_ascii_case("retry-after") {
+            retry_after = parse_retry_after(value).ok();
+        } else if date.is_none() && name.eq_ignore_ascii_case("date") {
+            date = parse_http_date(value).ok();
+        }
+    }
+    (retry_after.and_then(|r| r.delay_from(date)), date)
+}
+
+impl<T, D, C> SendOnce for HttpTransport<'_, T, D, C>
+where
+    T: TcpConnect,
+    D: Dns,
+    C: Clock,
+{
+    type Clock = C;
+
+    fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    // The TLS buffers stay borrowed for the whole attempt; `try_borrow_mut`
+    // turns a second concurrent attempt into `Error::Busy`, never a panic.
+    #[allow(clippy::await_holding_refcell_ref)]
+    async fn send_once<'b>(
+        &self,
+        request: &Request<'_>,
+        buffer: &'b mut [u8],
+    ) -> Result<Response<'b>, Error> {
+        let url = nourl::Url::parse(request.url).map_err(|e| match e {
+            nourl::Error::UnsupportedScheme => RequestError::UnsupportedScheme,
+            _ => RequestError::InvalidUrl,
+        })?;
+        let https = url.scheme() == nourl::UrlScheme::HTTPS;
+        #[cfg(feature = "tls")]
+        let mut tls = match (&self.tls, https) {
+            (Some(cell), true) => Some(cell.try_borrow_mut().map_err(|_| Error::Busy)?),
+            (None, true) => return Err(RequestError::UnsupportedScheme.into()),
+            (_, false) => None,
+        };
+        #[cfg(not(feature = "tls"))]
+        if https {
+            return Err(RequestError::UnsupportedScheme.into());
+        }
+        let head_len = write_head(request, &url, buffer)?;
+
+        // 1. Connect: nothing of the request has been sent.
+        #[cfg(feature = "tls")]
+        let mut client = match tls.as_deref_mut() {
+            Some(tls) => HttpClient::new_with_tls(self.tcp, self.dns, tls.config()),
+            None => HttpClient::new(self.tcp, self.dns),
+        };
+        #[cfg(not(feature = "tls"))]
+        let mut client = HttpClient::new(self.tcp, self.dns);
+        let connect = client.request(request.method, request.url);
+        let handle = within(&self.clock, self.timeouts.connect, connect)
+            .await
+            .ok_or(Error::Connect(Cause::TimedOut))?
+            .map_err(|e| Error::from_reqwless(Phase::Connect, e))?;
+        let mut conn = handle.conn;
+
+        // 2. Exchange: the request goes out, the response head comes back.
+        let base = buffer.as_ptr().addr();
+        let exchange = async {
+            let head = buffer.get(..head_len).unwrap_or_default();
+            conn.write_all(head).await?;
+            if let Some(body) = request.body {
+                conn.write_all(body).await?;
+            }
+            conn.flush().await?;
+            reqwless::response::Response::read(&mut conn, request.method, buffer).await
+        };
+        let response = within(&self.clock, self.timeouts.exchange, exchange)
+            .await
+            .ok_or(Error::Exchange(Cause::TimedOut))?
+            .map_err(|e| Error::from_reqwless(Phase::Exchange, e))?;
+        let status = response.status.0;
+        let content_length = response.content_length;
+        let (retry_after, date) = hints(response.headers());
+        if request.error_for_status && status >= 400 {
+            return Err(Error::Status {
+                status,
+                retry_after,
+            });
+        }
+
+        // 3. Body, into the caller's buffer.
+        let body = within(
+            &self.clock,
+            self.timeouts.body,
+            response.body().read_to_end(),
+        )
+        .await
+        .ok_or(Error::Body(Cause::TimedOut))?
+        .map_err(|e| Error::from_reqwless(Phase::Body, e))?;
+        let head = Head {
+            status,
+            content_length,
+            retry_after,
+            date,
+            body_start: body.as_ptr().addr().saturating_sub(base),
+            body_len: body.len(),
+        };
+        Ok(Response::new(head, body))
+    }
+}
+
+/// A [`tenace::Transport`] that reads each attempt's response into one
+/// caller-owned buffer: what [`tenace::retry`] drives.
+///
+/// The engine's response is the [`Head`] (status, lengths, hints); the body
+/// of the last attempt stays in the buffer, and
+/// [`into_response`](Self::into_response) pairs the two once the call is
+/// over.
+///
+/// ```no_run
+/// # async fn demo(stack: &(impl embedded_nal_async::TcpConnect + embedded_nal_async::Dns)) {
+/// use tenace::{Policy, SeededRng};
+/// use tenace_embedded::{Buffered, HttpTransport, Request, SendOnce};
+///
+/// let http = HttpTransport::new(stack, stack);
+/// let mut buffer = [0u8; 1024];
+/// let transport = Buffered::new(&http, &mut buffer);
+/// let mut rng = SeededRng::new(0x5eed); // seed from the hardware RNG
+/// let head = tenace::retry(&transport, http.clock(), &Policy::default(), &mut rng,
+///     Request::get("http://192.168.1.10/status")).await;
+/// if let Ok(head) = head {
+///     let response = transport.into_response(head);
+///     let _ = response.body();
+/// }
+/// # }
+/// ```
+pub struct Buffered<'n, 'b, 'r, N> {
+    network: &'n N,
+    buffer: RefCell<&'b mut [u8]>,
+    request: PhantomData<Request<'r>>,
+}
+
+impl<N> fmt::Debug for Buffered<'_, '_, '_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self.buffer.try_borrow().map(|b| b.len()).ok();
+        f.debug_struct("Buffered")
+            .field("buffer_len", &len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'n, 'b, N> Buffered<'n, 'b, '_, N> {
+    /// A transport sending through `network` into `buffer`.
+    pub const fn new(network: &'n N, buffer: &'b mut [u8]) -> Self {
+        Self {
+            network,
+            buffer: RefCell::new(buffer),
+            request: PhantomData,
+        }
+    }
+
+    /// The response of the call: `head` and the body it describes.
+    pub fn into_response(self, head: Head) -> Response<'b> {
+        let buffer: &'b [u8] = self.buffer.into_inner();
+        let end = head.body_start.saturating_add(head.body_len);
+        Response::new(head, buffer.get(head.body_start..end).unwrap_or_default())
+    }
+
+    /// The buffer back.
+    pub fn into_buffer(self) -> &'b mut [u8] {
+        self.buffer.into_inner()
+    }
+}
+
+impl<'r, N: SendOnce> Transport for Buffered<'_, '_, 'r, N> {
+    type Request = Request<'r>;
+    type Response = Head;
+    type Error = Error;
+
+    // The buffer is borrowed for the whole attempt; `try_borrow_mut` turns a
+    // second concurrent attempt into `Error::Busy`, never a panic.
+    #[allow(clippy::await_holding_refcell_ref)]
+    async fn send(&self, request: Request<'r>) -> Result<Head, Error> {
+        let mut buffer = self.buffer.try_borrow_mut().map_err(|_| Error::Busy)?;
+        match self.network.send_once(&request, &mut buffer).await {
+            Ok(response) => Ok(*response.head()),
+            Err(e) => {
+                warn!(
+                    "tenace-embedded: {} attempt failed: {}",
+                    request.method.as_str(),
+                    e
+                );
+                Err(e)
+            }
+        }
+    }
+
+    fn is_idempotent(&self, request: &Request<'r>) -> bool {
+        request.is_idempotent()
+    }
+}
