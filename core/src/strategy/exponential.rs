@@ -175,6 +175,21 @@ const fn exponential_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -
     if base == 0 || multiplier == ONE {
         return if base < cap { base } else { cap };
     }
+    // An integer multiplier (2, 3, ...): exact in u64, no 128-bit math,
+    // at most 64 steps since each at least doubles the delay.
+    if multiplier & (ONE - 1) == 0 {
+        let m = (multiplier >> 16) as u64;
+        let mut acc = base;
+        let mut n = attempt;
+        while n > 0 {
+            acc = match acc.checked_mul(m) {
+                Some(v) if v < cap => v,
+                _ => return cap,
+            };
+            n -= 1;
+        }
+        return if acc < cap { acc } else { cap };
+    }
     // The delay in 16.16 fixed-point nanoseconds.
     let cap_q = (cap as u128) << 16;
     let mut acc = (base as u128) << 16;
