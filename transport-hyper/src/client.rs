@@ -20,7 +20,7 @@ use crate::interceptor::{
     AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, RequestHooks,
     ResponseHook, ResponseHooks,
 };
-use crate::request::Request;
+use crate::request::{RedactedUrl, Request};
 use crate::response::Response;
 use crate::trace::{Trace, call_span};
 use crate::transport::{HyperTransport, TransportBuilder};
@@ -102,7 +102,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
         f.debug_struct("Client")
-            .field("base_url", &inner.base_url)
+            .field("base_url", &RedactedBase(inner.base_url.as_deref()))
             .field(
                 "default_headers",
                 &crate::response::HeaderNames(&inner.default_headers),
@@ -275,6 +275,22 @@ impl Middleware for MiddlewareList<'_> {
     }
 }
 
+/// The base URL as `Debug` shows it: without userinfo or query, as logs
+/// show URLs ([`RedactedUrl`]). `base_url("http://user:pass@host")` used
+/// to print the password in `{client:?}` (found by
+/// tests/tests/hyper_secrets.rs).
+struct RedactedBase<'a>(Option<&'a str>);
+
+impl fmt::Debug for RedactedBase<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.map(Uri::try_from) {
+            None => f.write_str("None"),
+            Some(Ok(uri)) => write!(f, "Some(\"{}\")", RedactedUrl(&uri)),
+            Some(Err(_)) => f.write_str("Some(<invalid URL>)"),
+        }
+    }
+}
+
 /// `url` if absolute, else `url` joined to `base` with exactly one `/`
 /// between them (as axios's `combineURLs`).
 fn resolve(base: Option<&str>, url: &str) -> Result<Uri, Error> {
@@ -344,7 +360,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("transport", &self.transport)
-            .field("base_url", &self.base_url)
+            .field("base_url", &RedactedBase(self.base_url.as_deref()))
             .field(
                 "default_headers",
                 &crate::response::HeaderNames(&self.default_headers),
