@@ -117,7 +117,7 @@ impl<N: fmt::Debug, P: fmt::Debug, X: fmt::Debug, const URL: usize, const HEADER
         }
         f.debug_struct("Client")
             .field("network", &self.network)
-            .field("base_url", &self.base_url)
+            .field("base_url", &crate::request::redact_url(self.base_url))
             .field("default_headers", &names)
             .field("policy", &self.policy)
             .field("pipeline", &self.pipeline)

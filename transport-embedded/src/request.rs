@@ -140,6 +140,12 @@ impl<'r> Request<'r> {
     }
 }
 
+/// `url` without its query and fragment, for `Debug` and defmt: a query
+/// often carries an API key.
+pub(crate) fn redact_url(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
 /// Header names only: values may be secrets.
 struct Names<'h, 'r>(&'h [Header<'r>]);
 
@@ -155,7 +161,7 @@ impl fmt::Debug for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("url", &self.url)
+            .field("url", &redact_url(self.url))
             .field("default_headers", &Names(self.default_headers))
             .field("headers", &Names(self.headers))
             .field("body_len", &self.body.map(<[u8]>::len))
@@ -168,7 +174,12 @@ impl fmt::Debug for Request<'_> {
 #[cfg(feature = "defmt")]
 impl defmt::Format for Request<'_> {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "Request {{ {} {=str}, headers: [", self.method, self.url);
+        defmt::write!(
+            f,
+            "Request {{ {} {=str}, headers: [",
+            self.method,
+            redact_url(self.url)
+        );
         for (name, _) in self.effective_headers() {
             defmt::write!(f, " {=str}", name);
         }
@@ -376,6 +387,16 @@ mod tests {
             "Request { method: POST, url: \"http://h/x\", default_headers: [\"Authorization\"], \
              headers: [], body_len: Some(11), retry_safe: None, error_for_status: false }"
         );
+    }
+
+    #[test]
+    fn debug_hides_the_query() {
+        let r = Request::get("http://h/x?api_key=s3cr3t#frag");
+        let shown = std::format!("{r:?}");
+        assert!(shown.contains("url: \"http://h/x\""), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert_eq!(redact_url("http://h/x"), "http://h/x");
+        assert_eq!(redact_url("http://h/x#a?b"), "http://h/x");
     }
 
     #[test]
