@@ -132,3 +132,85 @@ fn drop_at_every_await_point() {
         pipeline.middleware.started.get()
     );
 }
+
+/// Records the outcome of every attempt, in order.
+#[derive(Default)]
+struct Outcomes(core::cell::RefCell<Vec<tenace::AttemptOutcome>>);
+
+impl Middleware for Outcomes {
+    fn after_attempt(&self, outcome: tenace::AttemptOutcome, _now: Instant) {
+        self.0.borrow_mut().push(outcome);
+    }
+}
+
+#[test]
+fn drop_at_every_await_point_keeps_budget_and_breaker_consistent() {
+    use tenace::{AttemptOutcome, BreakerConfig, BreakerState, CircuitBreaker, RetryBudget};
+
+    let policy = Policy::new(
+        ExponentialBackoff::new(Duration::from_millis(10), 2, Duration::from_secs(1)).unwrap(),
+    )
+    .attempt_timeout(Duration::from_millis(50));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut k = 1;
+    loop {
+        // A budget of 100 tokens refunding 1/10 per success, and a breaker that
+        // records every finished call but never opens in this test.
+        let budget = RetryBudget::new(100, 1, 10).unwrap();
+        let breaker = CircuitBreaker::new(
+            BreakerConfig::new()
+                .window(16)
+                .min_calls(16)
+                .failure_percent(100),
+        )
+        .unwrap();
+        let outcomes = Outcomes::default();
+        let pipeline = Pipeline::new()
+            .request(Token)
+            .middleware((&outcomes, &breaker, &budget));
+        let (clock, transport) = (MockClock::new(), script());
+        let mut rng = SeededRng::new(1);
+        let finished = {
+            let mut fut = pin!(tenace::retry_with(
+                &transport, &clock, &policy, &pipeline, &mut rng, 0
+            ));
+            (0..k).any(|_| fut.as_mut().poll(&mut cx).is_ready())
+        };
+        // The budget holds exactly what the attempts that ended paid and refunded:
+        // 1000 units (100 tokens x 10), a failure costs 10, a success refunds 1.
+        let mut units: u32 = 1000;
+        for o in outcomes.0.borrow().iter() {
+            units = match o {
+                AttemptOutcome::Success => (units + 1).min(1000),
+                _ => units.saturating_sub(10),
+            };
+        }
+        assert_eq!(budget.scaled_tokens(), units, "poll {k}");
+        // A cancelled call is not recorded by the breaker; a finished one is.
+        assert_eq!(
+            breaker.window_counts(),
+            (u32::from(finished), 0),
+            "poll {k}"
+        );
+        assert_eq!(breaker.state(), BreakerState::Closed, "poll {k}");
+        // A later call through the same budget and breaker works.
+        let (clock, transport) = (MockClock::new(), script());
+        let r = embassy_futures::block_on(tenace::retry_with(
+            &transport, &clock, &policy, &pipeline, &mut rng, 0,
+        ));
+        assert_eq!(r.unwrap(), 7, "poll {k}");
+        assert_eq!(
+            breaker.window_counts().0,
+            u32::from(finished) + 1,
+            "poll {k}"
+        );
+        if finished {
+            break;
+        }
+        k += 1;
+    }
+    assert!(
+        k >= 10,
+        "only {k} polls: the scenario lost its await points"
+    );
+}
