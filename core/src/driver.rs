@@ -25,9 +25,9 @@ use rand_core::Rng;
 
 use crate::error::{FailureKind, RetryError, StopReason, TransportError};
 use crate::interceptor::{AttemptContext, RequestInterceptor, ResponseInterceptor};
-use crate::machine::{Decision, Failure, RetryMachine};
+use crate::machine::{CallState, Decision, Failure};
 use crate::middleware::{AttemptOutcome, CallOutcome, CallResult, Middleware, RetryEvent};
-use crate::policy::{Policy, RetryOn};
+use crate::policy::{Limits, Policy, RetryOn};
 use crate::strategy::RetryStrategy;
 use crate::time::Instant;
 use crate::transport::{BlockingClock, BlockingTransport, Clock, Transport};
@@ -158,31 +158,35 @@ where
             debug!("tenace: call refused ({})", reason.as_str());
             return Err(RetryError::new(reason, 0, None));
         }
-        let machine = RetryMachine::new(
+        // The limits are read through the borrowed policy, not copied.
+        let limits = policy.limits();
+        let mut call = CallGuard::new(
+            CallState::new(limits, transport.is_idempotent(&request), started),
             policy.get_strategy().clone(),
-            *policy.limits(),
-            transport.is_idempotent(&request),
-            started,
+            &pipeline.middleware,
+            clock,
         );
-        let mut call = CallGuard::new(machine, &pipeline.middleware, clock);
         let mut last_kind = None;
         loop {
             let now = clock.now();
-            let timeout = match call.machine.begin_attempt(now) {
+            let timeout = match call.state.begin_attempt(limits, now) {
                 Ok(t) => t,
                 Err(reason) => return Err(call.fail(reason, last_kind, None)),
             };
-            let cx = AttemptContext::new(
-                call.machine.attempts(),
-                now.saturating_duration_since(call.machine.started()),
-            );
-            let attempt = attempt(transport, pipeline, request.clone(), &cx);
-            let result = match timeout {
-                None => attempt.await,
-                Some(limit) => match select(attempt, clock.sleep(limit)).await {
-                    Either::First(result) => result,
-                    Either::Second(()) => Err(T::Error::timed_out(limit)),
-                },
+            let result = if I::IS_NOOP && O::IS_NOOP {
+                // No interceptor: no context to build, no futures around
+                // the transport's.
+                with_timeout!(clock, timeout, transport.send(request.clone()))
+            } else {
+                let cx = AttemptContext::new(
+                    call.state.attempts(),
+                    now.saturating_duration_since(call.state.started()),
+                );
+                with_timeout!(
+                    clock,
+                    timeout,
+                    attempt(transport, pipeline, request.clone(), &cx)
+                )
             };
             let now = clock.now();
             match result {
@@ -196,14 +200,7 @@ where
                 Err(error) => {
                     let kind = error.kind();
                     last_kind = Some(kind);
-                    match settle(
-                        &mut call.machine,
-                        policy.get_retry_on(),
-                        &pipeline.middleware,
-                        &error,
-                        now,
-                        rng,
-                    ) {
+                    match call.settle(policy.get_retry_on(), limits, &error, now, rng) {
                         Ok(delay) => {
                             drop(error);
                             if delay > Duration::ZERO {
@@ -219,6 +216,24 @@ where
         }
     }
 }
+
+/// Awaits an attempt's future, raced against `clock.sleep(limit)` when the
+/// attempt has a time limit. A macro rather than a function so the
+/// attempt's future stays a local of the driver's state machine instead of
+/// nesting in another one.
+macro_rules! with_timeout {
+    ($clock:expr, $timeout:expr, $attempt:expr) => {{
+        let attempt = $attempt;
+        match $timeout {
+            None => attempt.await,
+            Some(limit) => match select(attempt, $clock.sleep(limit)).await {
+                Either::First(result) => result,
+                Either::Second(()) => Err(T::Error::timed_out(limit)),
+            },
+        }
+    }};
+}
+use with_timeout;
 
 /// One attempt: request interceptors on a fresh copy, the transport, the
 /// response interceptors. Not an `async fn`, for the reason given on
@@ -243,70 +258,75 @@ where
     }
 }
 
-/// After a failed attempt: ask the predicate, the machine and the
-/// middleware. `Ok(delay)` to retry after `delay`, `Err(reason)` to stop.
-/// Shared by both drivers so they cannot drift apart.
-fn settle<S, P, E, M, R>(
-    machine: &mut RetryMachine<S>,
-    retry_on: &P,
-    middleware: &M,
-    error: &E,
-    now: Instant,
-    rng: &mut R,
-) -> Result<Duration, StopReason>
-where
-    S: RetryStrategy,
-    P: RetryOn<E>,
-    E: TransportError,
-    M: Middleware,
-    R: Rng + ?Sized,
-{
-    let kind = error.kind();
-    middleware.after_attempt(AttemptOutcome::Failure(kind), now);
-    let failure =
-        Failure::new(kind, retry_on.retry_on(error)).with_retry_after(error.retry_after());
-    match machine.on_failure(&failure, now, rng) {
-        Decision::Stop(reason) => Err(reason),
-        Decision::Retry { delay } => {
-            let event = RetryEvent {
-                attempt: machine.attempts(),
-                kind,
-                delay,
-                elapsed: now.saturating_duration_since(machine.started()),
-            };
-            if !middleware.allow_retry(&event) {
-                return Err(StopReason::Budget);
-            }
-            middleware.on_retry(&event);
-            debug!(
-                "tenace: attempt {} failed ({}), retrying in {} ms",
-                event.attempt,
-                kind.as_str(),
-                delay.as_millis() as u64
-            );
-            Ok(delay)
-        }
-    }
-}
-
-/// The call's retry machine, and the guard that tells the middleware how
-/// the call ended, also when the future is dropped mid-call. Owning the
-/// machine, it reads the start and the attempt count from it instead of
-/// keeping copies in the future.
+/// The call's state and strategy, and the guard that tells the middleware
+/// how the call ended, also when the future is dropped mid-call. It reads
+/// the start and the attempt count from the state instead of keeping copies
+/// in the future.
 struct CallGuard<'a, S: RetryStrategy, M: Middleware, C: Now> {
-    machine: RetryMachine<S>,
+    state: CallState,
+    strategy: S,
     middleware: &'a M,
     clock: &'a C,
     done: bool,
 }
 
 impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
-    fn new(machine: RetryMachine<S>, middleware: &'a M, clock: &'a C) -> Self {
+    #[inline]
+    fn new(state: CallState, strategy: S, middleware: &'a M, clock: &'a C) -> Self {
         Self {
-            machine,
+            state,
+            strategy,
             middleware,
             clock,
             done: false,
+        }
+    }
+
+    /// After a failed attempt: ask the predicate, the machine and the
+    /// middleware. `Ok(delay)` to retry after `delay`, `Err(reason)` to
+    /// stop. Shared by both drivers so they cannot drift apart.
+    fn settle<P, E, R>(
+        &mut self,
+        retry_on: &P,
+        limits: &Limits,
+        error: &E,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<Duration, StopReason>
+    where
+        P: RetryOn<E>,
+        E: TransportError,
+        R: Rng + ?Sized,
+    {
+        let kind = error.kind();
+        self.middleware
+            .after_attempt(AttemptOutcome::Failure(kind), now);
+        let failure =
+            Failure::new(kind, retry_on.retry_on(error)).with_retry_after(error.retry_after());
+        match self
+            .state
+            .on_failure(&mut self.strategy, limits, &failure, now, rng)
+        {
+            Decision::Stop(reason) => Err(reason),
+            Decision::Retry { delay } => {
+                let event = RetryEvent {
+                    attempt: self.state.attempts(),
+                    kind,
+                    delay,
+                    elapsed: now.saturating_duration_since(self.state.started()),
+                };
+                if !self.middleware.allow_retry(&event) {
+                    return Err(StopReason::Budget);
+                }
+                self.middleware.on_retry(&event);
+                debug!(
+                    "tenace: attempt {} failed ({}), retrying in {} ms",
+                    event.attempt,
+                    kind.as_str(),
+                    delay.as_millis() as u64
+                );
+                Ok(delay)
+            }
         }
     }
 
@@ -314,8 +334,8 @@ impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
         self.done = true;
         self.middleware.after_call(&CallOutcome {
             result,
-            attempts: self.machine.attempts(),
-            started: self.machine.started(),
+            attempts: self.state.attempts(),
+            started: self.state.started(),
             finished: self.clock.now_instant(),
         });
     }
@@ -326,7 +346,7 @@ impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
         kind: Option<FailureKind>,
         last: Option<E>,
     ) -> RetryError<E> {
-        let attempts = self.machine.attempts();
+        let attempts = self.state.attempts();
         debug!(
             "tenace: giving up after {} attempts ({})",
             attempts,
@@ -382,16 +402,16 @@ where
         return Err(RetryError::new(reason, 0, None));
     }
     let clock_ref = BlockingNow(clock);
-    let machine = RetryMachine::new(
+    let limits = policy.limits();
+    let mut call = CallGuard::new(
+        CallState::new(limits, transport.is_idempotent(&request), started),
         policy.get_strategy().clone(),
-        *policy.limits(),
-        transport.is_idempotent(&request),
-        started,
+        middleware,
+        &clock_ref,
     );
-    let mut call = CallGuard::new(machine, middleware, &clock_ref);
     let mut last_kind = None;
     loop {
-        let timeout = match call.machine.begin_attempt(clock.now()) {
+        let timeout = match call.state.begin_attempt(limits, clock.now()) {
             Ok(t) => t,
             Err(reason) => return Err(call.fail(reason, last_kind, None)),
         };
@@ -406,14 +426,7 @@ where
             Err(error) => {
                 let kind = error.kind();
                 last_kind = Some(kind);
-                match settle(
-                    &mut call.machine,
-                    policy.get_retry_on(),
-                    middleware,
-                    &error,
-                    now,
-                    rng,
-                ) {
+                match call.settle(policy.get_retry_on(), limits, &error, now, rng) {
                     Ok(delay) => {
                         drop(error);
                         if delay > Duration::ZERO {

@@ -52,36 +52,51 @@ impl AttemptContext {
 /// }
 /// ```
 pub trait RequestInterceptor<Req, E> {
+    /// `true` only for interceptors that do nothing (`()` and tuples or
+    /// references of them): the drivers then skip building the attempt's
+    /// context and the interceptor futures. Never set it on an interceptor
+    /// that does something.
+    #[doc(hidden)]
+    const IS_NOOP: bool = false;
+
     /// Edits this attempt's copy of the request.
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E>;
 }
 
 /// Sees each response; may replace it or turn it into an error.
 pub trait ResponseInterceptor<Resp, E> {
+    /// As [`RequestInterceptor::IS_NOOP`].
+    #[doc(hidden)]
+    const IS_NOOP: bool = false;
+
     /// Returns the response to pass on, or an error to treat as a failed
     /// attempt.
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E>;
 }
 
 impl<Req, E> RequestInterceptor<Req, E> for () {
+    const IS_NOOP: bool = true;
     async fn intercept(&self, _request: &mut Req, _cx: &AttemptContext) -> Result<(), E> {
         Ok(())
     }
 }
 
 impl<Resp, E> ResponseInterceptor<Resp, E> for () {
+    const IS_NOOP: bool = true;
     async fn intercept(&self, response: Resp, _cx: &AttemptContext) -> Result<Resp, E> {
         Ok(response)
     }
 }
 
 impl<Req, E, I: RequestInterceptor<Req, E> + ?Sized> RequestInterceptor<Req, E> for &I {
+    const IS_NOOP: bool = I::IS_NOOP;
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E> {
         (**self).intercept(request, cx).await
     }
 }
 
 impl<Resp, E, I: ResponseInterceptor<Resp, E> + ?Sized> ResponseInterceptor<Resp, E> for &I {
+    const IS_NOOP: bool = I::IS_NOOP;
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
         (**self).intercept(response, cx).await
     }
@@ -90,6 +105,7 @@ impl<Resp, E, I: ResponseInterceptor<Resp, E> + ?Sized> ResponseInterceptor<Resp
 macro_rules! tuple_interceptors {
     ($($name:ident),+) => {
         impl<Req, E, $($name: RequestInterceptor<Req, E>),+> RequestInterceptor<Req, E> for ($($name,)+) {
+            const IS_NOOP: bool = $($name::IS_NOOP)&&+;
             #[allow(non_snake_case)]
             async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E> {
                 let ($($name,)+) = self;
@@ -98,6 +114,7 @@ macro_rules! tuple_interceptors {
             }
         }
         impl<Resp, E, $($name: ResponseInterceptor<Resp, E>),+> ResponseInterceptor<Resp, E> for ($($name,)+) {
+            const IS_NOOP: bool = $($name::IS_NOOP)&&+;
             #[allow(non_snake_case)]
             async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
                 let ($($name,)+) = self;

@@ -160,7 +160,7 @@ impl ExponentialBackoff {
 
     /// The capped exponential delay for retry `attempt`, before jitter.
     pub const fn ceiling(&self, attempt: u32) -> Duration {
-        Duration::from_nanos(exponential_nanos(
+        crate::time::nanos_to_duration(exponential_nanos(
             self.base,
             self.multiplier,
             attempt,
@@ -222,9 +222,9 @@ impl RetryStrategy for ExponentialBackoff {
             }
         };
         // Clamped after jitter, so no rounding can exceed the cap.
-        Duration::from_nanos(if d < self.max { d } else { self.max })
+        crate::time::nanos_to_duration(if d < self.max { d } else { self.max })
     }
     fn max_delay(&self) -> Duration {
-        Duration::from_nanos(self.max)
+        crate::time::nanos_to_duration(self.max)
     }
 }
