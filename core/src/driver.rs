@@ -173,77 +173,77 @@ where
                 Ok(t) => t,
                 Err(reason) => return Err(call.fail(reason, last_kind, None)),
             };
-            let result = if I::IS_NOOP && O::IS_NOOP {
-                // No interceptor: no context to build, no futures around
-                // the transport's.
-                with_timeout!(clock, timeout, transport.send(request.clone()))
-            } else {
-                let cx = AttemptContext::new(
-                    call.state.attempts(),
-                    now.saturating_duration_since(call.state.started()),
-                );
-                with_timeout!(
-                    clock,
-                    timeout,
-                    attempt(transport, pipeline, request.clone(), &cx)
-                )
-            };
-            let now = clock.now();
-            match result {
-                Ok(response) => {
-                    pipeline
-                        .middleware
-                        .after_attempt(AttemptOutcome::Success, now);
-                    call.finish(CallResult::Success);
-                    return Ok(response);
-                }
-                Err(error) => {
-                    let kind = error.kind();
-                    last_kind = Some(kind);
-                    match call.settle(policy.get_retry_on(), limits, &error, now, rng) {
-                        Ok(delay) => {
-                            drop(error);
-                            if delay > Duration::ZERO {
-                                clock.sleep_before_retry(delay).await;
+            // In a block, so the result, the error and the delay are not
+            // kept in the future across the backoff's sleep.
+            let delay = {
+                let result = if I::IS_NOOP && O::IS_NOOP {
+                    // No interceptor: the transport's future alone.
+                    let send = transport.send(request.clone());
+                    match timeout {
+                        None => send.await,
+                        Some(limit) => match select(send, clock.sleep(limit)).await {
+                            Either::First(result) => result,
+                            Either::Second(()) => Err(T::Error::timed_out(limit)),
+                        },
+                    }
+                } else {
+                    let cx = AttemptContext::new(
+                        call.state.attempts(),
+                        now.saturating_duration_since(call.state.started()),
+                    );
+                    let attempt = attempt(transport, pipeline, request.clone(), cx);
+                    match timeout {
+                        None => attempt.await,
+                        Some(limit) => match select(attempt, clock.sleep(limit)).await {
+                            Either::First(result) => result,
+                            Either::Second(()) => Err(T::Error::timed_out(limit)),
+                        },
+                    }
+                };
+                let now = clock.now();
+                match result {
+                    Ok(response) => {
+                        pipeline
+                            .middleware
+                            .after_attempt(AttemptOutcome::Success, now);
+                        call.finish(CallResult::Success);
+                        return Ok(response);
+                    }
+                    Err(error) => {
+                        let kind = error.kind();
+                        last_kind = Some(kind);
+                        match call.settle(policy.get_retry_on(), limits, &error, now, rng) {
+                            Ok(delay) => delay,
+                            Err(reason) => {
+                                return Err(call.fail(reason, Some(kind), Some(error)));
                             }
-                        }
-                        Err(reason) => {
-                            return Err(call.fail(reason, Some(kind), Some(error)));
                         }
                     }
                 }
+            };
+            if !is_zero(delay) {
+                clock.sleep_before_retry(delay).await;
             }
         }
     }
 }
 
-/// Awaits an attempt's future, raced against `clock.sleep(limit)` when the
-/// attempt has a time limit. A macro rather than a function so the
-/// attempt's future stays a local of the driver's state machine instead of
-/// nesting in another one.
-macro_rules! with_timeout {
-    ($clock:expr, $timeout:expr, $attempt:expr) => {{
-        let attempt = $attempt;
-        match $timeout {
-            None => attempt.await,
-            Some(limit) => match select(attempt, $clock.sleep(limit)).await {
-                Either::First(result) => result,
-                Either::Second(()) => Err(T::Error::timed_out(limit)),
-            },
-        }
-    }};
+/// `d == 0`, taking `d` by value: comparing the driver's `delay` in place
+/// would borrow it and keep it in the future across the sleep.
+#[inline(always)]
+const fn is_zero(d: Duration) -> bool {
+    d.is_zero()
 }
-use with_timeout;
 
 /// One attempt: request interceptors on a fresh copy, the transport, the
-/// response interceptors. Not an `async fn`, for the reason given on
-/// [`retry_with`].
+/// response interceptors; with no interceptors (`IS_NOOP`), the transport
+/// alone. Not an `async fn`, for the reason given on [`retry_with`].
 #[allow(clippy::manual_async_fn)]
 fn attempt<'a, T, I, O, M>(
     transport: &'a T,
     pipeline: &'a Pipeline<I, O, M>,
     mut request: T::Request,
-    cx: &'a AttemptContext,
+    cx: AttemptContext,
 ) -> impl Future<Output = Result<T::Response, T::Error>> + 'a
 where
     T: Transport,
@@ -252,9 +252,15 @@ where
     O: ResponseInterceptor<T::Response, T::Error>,
 {
     async move {
-        pipeline.request.intercept(&mut request, cx).await?;
+        if !I::IS_NOOP {
+            pipeline.request.intercept(&mut request, &cx).await?;
+        }
         let response = transport.send(request).await?;
-        pipeline.response.intercept(response, cx).await
+        if O::IS_NOOP {
+            Ok(response)
+        } else {
+            pipeline.response.intercept(response, &cx).await
+        }
     }
 }
 
