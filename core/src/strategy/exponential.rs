@@ -190,6 +190,14 @@ const fn exponential_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -
         }
         return if acc < cap { acc } else { cap };
     }
+    fractional_nanos(base, multiplier, attempt, cap)
+}
+
+/// [`exponential_nanos`] for a multiplier with a fractional part. Kept out
+/// of line: inlined, the compiler hoists its 128-bit set-up out of the
+/// drivers' attempt loop, and every call paid for it, successes included.
+#[inline(never)]
+const fn fractional_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
     // The delay in 16.16 fixed-point nanoseconds.
     let cap_q = (cap as u128) << 16;
     let mut acc = (base as u128) << 16;
