@@ -27,7 +27,7 @@ use crate::error::{FailureKind, RetryError, StopReason, TransportError};
 use crate::interceptor::{AttemptContext, RequestInterceptor, ResponseInterceptor};
 use crate::machine::{CallState, Decision, Failure};
 use crate::middleware::{AttemptOutcome, CallOutcome, CallResult, Middleware, RetryEvent};
-use crate::policy::{Limits, Policy, RetryOn};
+use crate::policy::{Policy, RetryOn};
 use crate::strategy::RetryStrategy;
 use crate::time::Instant;
 use crate::transport::{BlockingClock, BlockingTransport, Clock, Transport};
@@ -162,7 +162,6 @@ where
         let limits = policy.limits();
         let mut call = CallGuard::new(
             CallState::new(limits, transport.is_idempotent(&request), started),
-            policy.get_strategy().clone(),
             &pipeline.middleware,
             clock,
         );
@@ -176,29 +175,26 @@ where
             // In a block, so the result, the error and the delay are not
             // kept in the future across the backoff's sleep.
             let delay = {
-                let result = if I::IS_NOOP && O::IS_NOOP {
-                    // No interceptor: the transport's future alone.
-                    let send = transport.send(request.clone());
-                    match timeout {
-                        None => send.await,
-                        Some(limit) => match select(send, clock.sleep(limit)).await {
-                            Either::First(result) => result,
-                            Either::Second(()) => Err(T::Error::timed_out(limit)),
-                        },
-                    }
-                } else {
-                    let cx = AttemptContext::new(
-                        call.state.attempts(),
-                        now.saturating_duration_since(call.state.started()),
-                    );
-                    let attempt = attempt(transport, pipeline, request.clone(), cx);
-                    match timeout {
-                        None => attempt.await,
-                        Some(limit) => match select(attempt, clock.sleep(limit)).await {
-                            Either::First(result) => result,
-                            Either::Second(()) => Err(T::Error::timed_out(limit)),
-                        },
-                    }
+                let cx = AttemptContext::new(
+                    call.state.attempts(),
+                    if I::IS_NOOP && O::IS_NOOP {
+                        Duration::ZERO // unread: no interceptor
+                    } else {
+                        now.saturating_duration_since(call.state.started())
+                    },
+                );
+                // With no interceptors (`()`), this is the transport's own
+                // future: see `RequestInterceptor::attempt`.
+                let attempt =
+                    pipeline
+                        .request
+                        .attempt(transport, &pipeline.response, request.clone(), cx);
+                let result = match timeout {
+                    None => attempt.await,
+                    Some(limit) => match select(attempt, clock.sleep(limit)).await {
+                        Either::First(result) => result,
+                        Either::Second(()) => Err(T::Error::timed_out(limit)),
+                    },
                 };
                 let now = clock.now();
                 match result {
@@ -212,7 +208,7 @@ where
                     Err(error) => {
                         let kind = error.kind();
                         last_kind = Some(kind);
-                        match call.settle(policy.get_retry_on(), limits, &error, now, rng) {
+                        match call.settle(policy, &error, now, rng) {
                             Ok(delay) => delay,
                             Err(reason) => {
                                 return Err(call.fail(reason, Some(kind), Some(error)));
@@ -235,53 +231,26 @@ const fn is_zero(d: Duration) -> bool {
     d.is_zero()
 }
 
-/// One attempt: request interceptors on a fresh copy, the transport, the
-/// response interceptors; with no interceptors (`IS_NOOP`), the transport
-/// alone. Not an `async fn`, for the reason given on [`retry_with`].
-#[allow(clippy::manual_async_fn)]
-fn attempt<'a, T, I, O, M>(
-    transport: &'a T,
-    pipeline: &'a Pipeline<I, O, M>,
-    mut request: T::Request,
-    cx: AttemptContext,
-) -> impl Future<Output = Result<T::Response, T::Error>> + 'a
-where
-    T: Transport,
-    T::Request: 'a,
-    I: RequestInterceptor<T::Request, T::Error>,
-    O: ResponseInterceptor<T::Response, T::Error>,
-{
-    async move {
-        if !I::IS_NOOP {
-            pipeline.request.intercept(&mut request, &cx).await?;
-        }
-        let response = transport.send(request).await?;
-        if O::IS_NOOP {
-            Ok(response)
-        } else {
-            pipeline.response.intercept(response, &cx).await
-        }
-    }
-}
-
 /// The call's state and strategy, and the guard that tells the middleware
 /// how the call ended, also when the future is dropped mid-call. It reads
 /// the start and the attempt count from the state instead of keeping copies
 /// in the future.
-struct CallGuard<'a, S: RetryStrategy, M: Middleware, C: Now> {
+struct CallGuard<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> {
     state: CallState,
-    strategy: S,
+    /// The policy's strategy, cloned at the first failure: a call that
+    /// succeeds at once never copies it.
+    strategy: Option<S>,
     middleware: &'a M,
     clock: &'a C,
     done: bool,
 }
 
-impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
+impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
     #[inline]
-    fn new(state: CallState, strategy: S, middleware: &'a M, clock: &'a C) -> Self {
+    fn new(state: CallState, middleware: &'a M, clock: &'a C) -> Self {
         Self {
             state,
-            strategy,
+            strategy: None,
             middleware,
             clock,
             done: false,
@@ -293,8 +262,7 @@ impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
     /// stop. Shared by both drivers so they cannot drift apart.
     fn settle<P, E, R>(
         &mut self,
-        retry_on: &P,
-        limits: &Limits,
+        policy: &Policy<S, P>,
         error: &E,
         now: Instant,
         rng: &mut R,
@@ -307,12 +275,16 @@ impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
         let kind = error.kind();
         self.middleware
             .after_attempt(AttemptOutcome::Failure(kind), now);
-        let failure =
-            Failure::new(kind, retry_on.retry_on(error)).with_retry_after(error.retry_after());
-        match self
-            .state
-            .on_failure(&mut self.strategy, limits, &failure, now, rng)
-        {
+        let failure = Failure::new(kind, policy.get_retry_on().retry_on(error))
+            .with_retry_after(error.retry_after());
+        match self.state.on_failure(
+            self.strategy
+                .get_or_insert_with(|| policy.get_strategy().clone()),
+            policy.limits(),
+            &failure,
+            now,
+            rng,
+        ) {
             Decision::Stop(reason) => Err(reason),
             Decision::Retry { delay } => {
                 let event = RetryEvent {
@@ -363,7 +335,7 @@ impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
     }
 }
 
-impl<S: RetryStrategy, M: Middleware, C: Now> Drop for CallGuard<'_, S, M, C> {
+impl<S: RetryStrategy + Clone, M: Middleware, C: Now> Drop for CallGuard<'_, S, M, C> {
     fn drop(&mut self) {
         if !self.done {
             self.finish(CallResult::Cancelled);
@@ -411,7 +383,6 @@ where
     let limits = policy.limits();
     let mut call = CallGuard::new(
         CallState::new(limits, transport.is_idempotent(&request), started),
-        policy.get_strategy().clone(),
         middleware,
         &clock_ref,
     );
@@ -432,7 +403,7 @@ where
             Err(error) => {
                 let kind = error.kind();
                 last_kind = Some(kind);
-                match call.settle(policy.get_retry_on(), limits, &error, now, rng) {
+                match call.settle(policy, &error, now, rng) {
                     Ok(delay) => {
                         drop(error);
                         if delay > Duration::ZERO {

@@ -11,7 +11,10 @@
 //! `(add_trace_id, auth)`. `()` is the empty chain.
 #![allow(async_fn_in_trait)]
 
+use core::future::Future;
 use core::time::Duration;
+
+use crate::transport::Transport;
 
 /// Where an attempt stands, passed to interceptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +64,30 @@ pub trait RequestInterceptor<Req, E> {
 
     /// Edits this attempt's copy of the request.
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E>;
+
+    /// One attempt: this interceptor on `request`, `transport`, then
+    /// `response`. What the async driver awaits; `()` overrides it with the
+    /// transport's future alone (no wrapper state), so a call without
+    /// interceptors carries no interceptor state at all. Not meant to be
+    /// overridden elsewhere.
+    #[doc(hidden)]
+    fn attempt<'a, T, O>(
+        &'a self,
+        transport: &'a T,
+        response: &'a O,
+        mut request: Req,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, E>> + 'a
+    where
+        T: Transport<Request = Req, Error = E>,
+        O: ResponseInterceptor<T::Response, E>,
+        Req: 'a,
+    {
+        async move {
+            self.intercept(&mut request, &cx).await?;
+            response.respond(transport.send(request), cx).await
+        }
+    }
 }
 
 /// Sees each response; may replace it or turn it into an error.
@@ -72,12 +99,45 @@ pub trait ResponseInterceptor<Resp, E> {
     /// Returns the response to pass on, or an error to treat as a failed
     /// attempt.
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E>;
+
+    /// The transport's future `send`, then this interceptor on its
+    /// response. `()` overrides it with `send` itself; see
+    /// [`RequestInterceptor::attempt`]. Not meant to be overridden
+    /// elsewhere.
+    #[doc(hidden)]
+    fn respond<'a, F>(
+        &'a self,
+        send: F,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<Resp, E>> + 'a
+    where
+        F: Future<Output = Result<Resp, E>> + 'a,
+    {
+        async move {
+            let response = send.await?;
+            self.intercept(response, &cx).await
+        }
+    }
 }
 
 impl<Req, E> RequestInterceptor<Req, E> for () {
     const IS_NOOP: bool = true;
     async fn intercept(&self, _request: &mut Req, _cx: &AttemptContext) -> Result<(), E> {
         Ok(())
+    }
+    fn attempt<'a, T, O>(
+        &'a self,
+        transport: &'a T,
+        response: &'a O,
+        request: Req,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, E>> + 'a
+    where
+        T: Transport<Request = Req, Error = E>,
+        O: ResponseInterceptor<T::Response, E>,
+        Req: 'a,
+    {
+        response.respond(transport.send(request), cx)
     }
 }
 
@@ -86,6 +146,16 @@ impl<Resp, E> ResponseInterceptor<Resp, E> for () {
     async fn intercept(&self, response: Resp, _cx: &AttemptContext) -> Result<Resp, E> {
         Ok(response)
     }
+    fn respond<'a, F>(
+        &'a self,
+        send: F,
+        _cx: AttemptContext,
+    ) -> impl Future<Output = Result<Resp, E>> + 'a
+    where
+        F: Future<Output = Result<Resp, E>> + 'a,
+    {
+        send
+    }
 }
 
 impl<Req, E, I: RequestInterceptor<Req, E> + ?Sized> RequestInterceptor<Req, E> for &I {
@@ -93,12 +163,36 @@ impl<Req, E, I: RequestInterceptor<Req, E> + ?Sized> RequestInterceptor<Req, E> 
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E> {
         (**self).intercept(request, cx).await
     }
+    fn attempt<'a, T, O>(
+        &'a self,
+        transport: &'a T,
+        response: &'a O,
+        request: Req,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, E>> + 'a
+    where
+        T: Transport<Request = Req, Error = E>,
+        O: ResponseInterceptor<T::Response, E>,
+        Req: 'a,
+    {
+        (**self).attempt(transport, response, request, cx)
+    }
 }
 
 impl<Resp, E, I: ResponseInterceptor<Resp, E> + ?Sized> ResponseInterceptor<Resp, E> for &I {
     const IS_NOOP: bool = I::IS_NOOP;
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
         (**self).intercept(response, cx).await
+    }
+    fn respond<'a, F>(
+        &'a self,
+        send: F,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<Resp, E>> + 'a
+    where
+        F: Future<Output = Result<Resp, E>> + 'a,
+    {
+        (**self).respond(send, cx)
     }
 }
 
