@@ -77,11 +77,10 @@ pub trait RequestInterceptor<Req, E> {
         response: &'a O,
         mut request: Req,
         cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, E>> + 'a
+    ) -> impl Future<Output = Result<T::Response, E>>
     where
         T: Transport<Request = Req, Error = E>,
         O: ResponseInterceptor<T::Response, E>,
-        Req: 'a,
     {
         async move {
             self.intercept(&mut request, &cx).await?;
@@ -105,13 +104,9 @@ pub trait ResponseInterceptor<Resp, E> {
     /// [`RequestInterceptor::attempt`]. Not meant to be overridden
     /// elsewhere.
     #[doc(hidden)]
-    fn respond<'a, F>(
-        &'a self,
-        send: F,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<Resp, E>> + 'a
+    fn respond<F>(&self, send: F, cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
     where
-        F: Future<Output = Result<Resp, E>> + 'a,
+        F: Future<Output = Result<Resp, E>>,
     {
         async move {
             let response = send.await?;
@@ -131,11 +126,10 @@ impl<Req, E> RequestInterceptor<Req, E> for () {
         response: &'a O,
         request: Req,
         cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, E>> + 'a
+    ) -> impl Future<Output = Result<T::Response, E>>
     where
         T: Transport<Request = Req, Error = E>,
         O: ResponseInterceptor<T::Response, E>,
-        Req: 'a,
     {
         response.respond(transport.send(request), cx)
     }
@@ -146,13 +140,9 @@ impl<Resp, E> ResponseInterceptor<Resp, E> for () {
     async fn intercept(&self, response: Resp, _cx: &AttemptContext) -> Result<Resp, E> {
         Ok(response)
     }
-    fn respond<'a, F>(
-        &'a self,
-        send: F,
-        _cx: AttemptContext,
-    ) -> impl Future<Output = Result<Resp, E>> + 'a
+    fn respond<F>(&self, send: F, _cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
     where
-        F: Future<Output = Result<Resp, E>> + 'a,
+        F: Future<Output = Result<Resp, E>>,
     {
         send
     }
@@ -169,11 +159,10 @@ impl<Req, E, I: RequestInterceptor<Req, E> + ?Sized> RequestInterceptor<Req, E> 
         response: &'a O,
         request: Req,
         cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, E>> + 'a
+    ) -> impl Future<Output = Result<T::Response, E>>
     where
         T: Transport<Request = Req, Error = E>,
         O: ResponseInterceptor<T::Response, E>,
-        Req: 'a,
     {
         (**self).attempt(transport, response, request, cx)
     }
@@ -184,13 +173,9 @@ impl<Resp, E, I: ResponseInterceptor<Resp, E> + ?Sized> ResponseInterceptor<Resp
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
         (**self).intercept(response, cx).await
     }
-    fn respond<'a, F>(
-        &'a self,
-        send: F,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<Resp, E>> + 'a
+    fn respond<F>(&self, send: F, cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
     where
-        F: Future<Output = Result<Resp, E>> + 'a,
+        F: Future<Output = Result<Resp, E>>,
     {
         (**self).respond(send, cx)
     }
