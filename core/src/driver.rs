@@ -158,17 +158,17 @@ where
             debug!("tenace: call refused ({})", reason.as_str());
             return Err(RetryError::new(reason, 0, None));
         }
-        // The limits are read through the borrowed policy, not copied.
-        let limits = policy.limits();
+        // The limits are read through the borrowed policy, never copied
+        // (nor kept as a local across the awaits).
         let mut call = CallGuard::new(
-            CallState::new(limits, transport.is_idempotent(&request), started),
+            CallState::new(policy.limits(), transport.is_idempotent(&request), started),
             &pipeline.middleware,
             clock,
         );
         let mut last_kind = None;
         loop {
             let now = clock.now();
-            let timeout = match call.state.begin_attempt(limits, now) {
+            let timeout = match call.state.begin_attempt(policy.limits(), now) {
                 Ok(t) => t,
                 Err(reason) => return Err(call.fail(reason, last_kind, None)),
             };
@@ -242,7 +242,6 @@ struct CallGuard<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> {
     strategy: Option<S>,
     middleware: &'a M,
     clock: &'a C,
-    done: bool,
 }
 
 impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
@@ -253,7 +252,6 @@ impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C>
             strategy: None,
             middleware,
             clock,
-            done: false,
         }
     }
 
@@ -309,7 +307,7 @@ impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C>
     }
 
     fn finish(&mut self, result: CallResult) {
-        self.done = true;
+        self.state.done = true;
         self.middleware.after_call(&CallOutcome {
             result,
             attempts: self.state.attempts(),
@@ -337,7 +335,7 @@ impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C>
 
 impl<S: RetryStrategy + Clone, M: Middleware, C: Now> Drop for CallGuard<'_, S, M, C> {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.state.done {
             self.finish(CallResult::Cancelled);
         }
     }

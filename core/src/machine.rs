@@ -21,6 +21,7 @@
 //! assert_eq!(m.attempts(), 4); // max_retries = 3: one call plus three retries
 //! ```
 
+use core::fmt;
 use core::time::Duration;
 
 use rand_core::Rng;
@@ -81,11 +82,25 @@ pub enum Decision {
 /// Call [`begin_attempt`](Self::begin_attempt) before each attempt and
 /// [`on_failure`](Self::on_failure) after each failed one; a success needs no
 /// call. `S` is this call's own copy of the strategy.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RetryMachine<S> {
     strategy: S,
     limits: Limits,
     state: CallState,
+}
+
+impl<S: fmt::Debug> fmt::Debug for RetryMachine<S> {
+    // The fields as they read before the state moved into `CallState`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryMachine")
+            .field("strategy", &self.strategy)
+            .field("limits", &self.limits)
+            .field("started", &self.state.started)
+            .field("deadline", &self.state.deadline())
+            .field("attempts", &self.state.attempts)
+            .field("replay_safe", &self.state.replay_safe)
+            .finish()
+    }
 }
 
 impl<S: RetryStrategy> RetryMachine<S> {
@@ -168,6 +183,10 @@ pub(crate) struct CallState {
     attempts: u32,
     replay_safe: bool,
     has_deadline: bool,
+    /// The drivers' "outcome reported to the middleware" flag, kept here
+    /// because it fits in this struct's padding (the guard would otherwise
+    /// grow by 8 bytes). Unused by [`RetryMachine`].
+    pub(crate) done: bool,
 }
 
 impl CallState {
@@ -183,6 +202,7 @@ impl CallState {
             attempts: 0,
             replay_safe,
             has_deadline,
+            done: false,
         }
     }
 
