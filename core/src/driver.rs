@@ -25,7 +25,7 @@ use rand_core::Rng;
 
 use crate::error::{FailureKind, RetryError, StopReason, TransportError};
 use crate::interceptor::{AttemptContext, RequestInterceptor, ResponseInterceptor};
-use crate::machine::{Decision, Failure, RetryMachine};
+use crate::machine::{CallState, Decision, Failure};
 use crate::middleware::{AttemptOutcome, CallOutcome, CallResult, Middleware, RetryEvent};
 use crate::policy::{Policy, RetryOn};
 use crate::strategy::RetryStrategy;
@@ -158,164 +158,160 @@ where
             debug!("tenace: call refused ({})", reason.as_str());
             return Err(RetryError::new(reason, 0, None));
         }
-        let machine = RetryMachine::new(
-            policy.get_strategy().clone(),
-            *policy.limits(),
-            transport.is_idempotent(&request),
-            started,
+        // The limits are read through the borrowed policy, never copied
+        // (nor kept as a local across the awaits).
+        let mut call = CallGuard::new(
+            CallState::new(policy.limits(), transport.is_idempotent(&request), started),
+            &pipeline.middleware,
+            clock,
         );
-        let mut call = CallGuard::new(machine, &pipeline.middleware, clock);
         let mut last_kind = None;
         loop {
             let now = clock.now();
-            let timeout = match call.machine.begin_attempt(now) {
+            let timeout = match call.state.begin_attempt(policy.limits(), now) {
                 Ok(t) => t,
                 Err(reason) => return Err(call.fail(reason, last_kind, None)),
             };
-            let cx = AttemptContext::new(
-                call.machine.attempts(),
-                now.saturating_duration_since(call.machine.started()),
-            );
-            let attempt = attempt(transport, pipeline, request.clone(), &cx);
-            let result = match timeout {
-                None => attempt.await,
-                Some(limit) => match select(attempt, clock.sleep(limit)).await {
-                    Either::First(result) => result,
-                    Either::Second(()) => Err(T::Error::timed_out(limit)),
-                },
-            };
-            let now = clock.now();
-            match result {
-                Ok(response) => {
+            // In a block, so the result, the error and the delay are not
+            // kept in the future across the backoff's sleep.
+            let delay = {
+                let cx = AttemptContext::new(
+                    call.state.attempts(),
+                    if I::IS_NOOP && O::IS_NOOP {
+                        Duration::ZERO // unread: no interceptor
+                    } else {
+                        now.saturating_duration_since(call.state.started())
+                    },
+                );
+                // With no interceptors (`()`), this is the transport's own
+                // future: see `RequestInterceptor::attempt`.
+                let attempt =
                     pipeline
-                        .middleware
-                        .after_attempt(AttemptOutcome::Success, now);
-                    call.finish(CallResult::Success);
-                    return Ok(response);
-                }
-                Err(error) => {
-                    let kind = error.kind();
-                    last_kind = Some(kind);
-                    match settle(
-                        &mut call.machine,
-                        policy.get_retry_on(),
-                        &pipeline.middleware,
-                        &error,
-                        now,
-                        rng,
-                    ) {
-                        Ok(delay) => {
-                            drop(error);
-                            if delay > Duration::ZERO {
-                                clock.sleep_before_retry(delay).await;
+                        .request
+                        .attempt(transport, &pipeline.response, request.clone(), cx);
+                let result = match timeout {
+                    None => attempt.await,
+                    Some(limit) => match select(attempt, clock.sleep(limit)).await {
+                        Either::First(result) => result,
+                        Either::Second(()) => Err(T::Error::timed_out(limit)),
+                    },
+                };
+                let now = clock.now();
+                match result {
+                    Ok(response) => {
+                        pipeline
+                            .middleware
+                            .after_attempt(AttemptOutcome::Success, now);
+                        call.finish(CallResult::Success);
+                        return Ok(response);
+                    }
+                    Err(error) => {
+                        let kind = error.kind();
+                        last_kind = Some(kind);
+                        match call.settle(policy, &error, now, rng) {
+                            Ok(delay) => delay,
+                            Err(reason) => {
+                                return Err(call.fail(reason, Some(kind), Some(error)));
                             }
-                        }
-                        Err(reason) => {
-                            return Err(call.fail(reason, Some(kind), Some(error)));
                         }
                     }
                 }
-            }
-        }
-    }
-}
-
-/// One attempt: request interceptors on a fresh copy, the transport, the
-/// response interceptors. Not an `async fn`, for the reason given on
-/// [`retry_with`].
-#[allow(clippy::manual_async_fn)]
-fn attempt<'a, T, I, O, M>(
-    transport: &'a T,
-    pipeline: &'a Pipeline<I, O, M>,
-    mut request: T::Request,
-    cx: &'a AttemptContext,
-) -> impl Future<Output = Result<T::Response, T::Error>> + 'a
-where
-    T: Transport,
-    T::Request: 'a,
-    I: RequestInterceptor<T::Request, T::Error>,
-    O: ResponseInterceptor<T::Response, T::Error>,
-{
-    async move {
-        pipeline.request.intercept(&mut request, cx).await?;
-        let response = transport.send(request).await?;
-        pipeline.response.intercept(response, cx).await
-    }
-}
-
-/// After a failed attempt: ask the predicate, the machine and the
-/// middleware. `Ok(delay)` to retry after `delay`, `Err(reason)` to stop.
-/// Shared by both drivers so they cannot drift apart.
-fn settle<S, P, E, M, R>(
-    machine: &mut RetryMachine<S>,
-    retry_on: &P,
-    middleware: &M,
-    error: &E,
-    now: Instant,
-    rng: &mut R,
-) -> Result<Duration, StopReason>
-where
-    S: RetryStrategy,
-    P: RetryOn<E>,
-    E: TransportError,
-    M: Middleware,
-    R: Rng + ?Sized,
-{
-    let kind = error.kind();
-    middleware.after_attempt(AttemptOutcome::Failure(kind), now);
-    let failure =
-        Failure::new(kind, retry_on.retry_on(error)).with_retry_after(error.retry_after());
-    match machine.on_failure(&failure, now, rng) {
-        Decision::Stop(reason) => Err(reason),
-        Decision::Retry { delay } => {
-            let event = RetryEvent {
-                attempt: machine.attempts(),
-                kind,
-                delay,
-                elapsed: now.saturating_duration_since(machine.started()),
             };
-            if !middleware.allow_retry(&event) {
-                return Err(StopReason::Budget);
+            if !is_zero(delay) {
+                clock.sleep_before_retry(delay).await;
             }
-            middleware.on_retry(&event);
-            debug!(
-                "tenace: attempt {} failed ({}), retrying in {} ms",
-                event.attempt,
-                kind.as_str(),
-                delay.as_millis() as u64
-            );
-            Ok(delay)
         }
     }
 }
 
-/// The call's retry machine, and the guard that tells the middleware how
-/// the call ended, also when the future is dropped mid-call. Owning the
-/// machine, it reads the start and the attempt count from it instead of
-/// keeping copies in the future.
-struct CallGuard<'a, S: RetryStrategy, M: Middleware, C: Now> {
-    machine: RetryMachine<S>,
+/// `d == 0`, taking `d` by value: comparing the driver's `delay` in place
+/// would borrow it and keep it in the future across the sleep.
+#[inline(always)]
+const fn is_zero(d: Duration) -> bool {
+    d.is_zero()
+}
+
+/// The call's state and strategy, and the guard that tells the middleware
+/// how the call ended, also when the future is dropped mid-call. It reads
+/// the start and the attempt count from the state instead of keeping copies
+/// in the future.
+struct CallGuard<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> {
+    state: CallState,
+    /// The policy's strategy, cloned at the first failure: a call that
+    /// succeeds at once never copies it.
+    strategy: Option<S>,
     middleware: &'a M,
     clock: &'a C,
-    done: bool,
 }
 
-impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
-    fn new(machine: RetryMachine<S>, middleware: &'a M, clock: &'a C) -> Self {
+impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
+    #[inline]
+    fn new(state: CallState, middleware: &'a M, clock: &'a C) -> Self {
         Self {
-            machine,
+            state,
+            strategy: None,
             middleware,
             clock,
-            done: false,
+        }
+    }
+
+    /// After a failed attempt: ask the predicate, the machine and the
+    /// middleware. `Ok(delay)` to retry after `delay`, `Err(reason)` to
+    /// stop. Shared by both drivers so they cannot drift apart.
+    fn settle<P, E, R>(
+        &mut self,
+        policy: &Policy<S, P>,
+        error: &E,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<Duration, StopReason>
+    where
+        P: RetryOn<E>,
+        E: TransportError,
+        R: Rng + ?Sized,
+    {
+        let kind = error.kind();
+        self.middleware
+            .after_attempt(AttemptOutcome::Failure(kind), now);
+        let failure = Failure::new(kind, policy.get_retry_on().retry_on(error))
+            .with_retry_after(error.retry_after());
+        match self.state.on_failure(
+            self.strategy
+                .get_or_insert_with(|| policy.get_strategy().clone()),
+            policy.limits(),
+            &failure,
+            now,
+            rng,
+        ) {
+            Decision::Stop(reason) => Err(reason),
+            Decision::Retry { delay } => {
+                let event = RetryEvent {
+                    attempt: self.state.attempts(),
+                    kind,
+                    delay,
+                    elapsed: now.saturating_duration_since(self.state.started()),
+                };
+                if !self.middleware.allow_retry(&event) {
+                    return Err(StopReason::Budget);
+                }
+                self.middleware.on_retry(&event);
+                debug!(
+                    "tenace: attempt {} failed ({}), retrying in {} ms",
+                    event.attempt,
+                    kind.as_str(),
+                    delay.as_millis() as u64
+                );
+                Ok(delay)
+            }
         }
     }
 
     fn finish(&mut self, result: CallResult) {
-        self.done = true;
+        self.state.done = true;
         self.middleware.after_call(&CallOutcome {
             result,
-            attempts: self.machine.attempts(),
-            started: self.machine.started(),
+            attempts: self.state.attempts(),
+            started: self.state.started(),
             finished: self.clock.now_instant(),
         });
     }
@@ -326,7 +322,7 @@ impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
         kind: Option<FailureKind>,
         last: Option<E>,
     ) -> RetryError<E> {
-        let attempts = self.machine.attempts();
+        let attempts = self.state.attempts();
         debug!(
             "tenace: giving up after {} attempts ({})",
             attempts,
@@ -337,9 +333,9 @@ impl<'a, S: RetryStrategy, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
     }
 }
 
-impl<S: RetryStrategy, M: Middleware, C: Now> Drop for CallGuard<'_, S, M, C> {
+impl<S: RetryStrategy + Clone, M: Middleware, C: Now> Drop for CallGuard<'_, S, M, C> {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.state.done {
             self.finish(CallResult::Cancelled);
         }
     }
@@ -382,16 +378,15 @@ where
         return Err(RetryError::new(reason, 0, None));
     }
     let clock_ref = BlockingNow(clock);
-    let machine = RetryMachine::new(
-        policy.get_strategy().clone(),
-        *policy.limits(),
-        transport.is_idempotent(&request),
-        started,
+    let limits = policy.limits();
+    let mut call = CallGuard::new(
+        CallState::new(limits, transport.is_idempotent(&request), started),
+        middleware,
+        &clock_ref,
     );
-    let mut call = CallGuard::new(machine, middleware, &clock_ref);
     let mut last_kind = None;
     loop {
-        let timeout = match call.machine.begin_attempt(clock.now()) {
+        let timeout = match call.state.begin_attempt(limits, clock.now()) {
             Ok(t) => t,
             Err(reason) => return Err(call.fail(reason, last_kind, None)),
         };
@@ -406,14 +401,7 @@ where
             Err(error) => {
                 let kind = error.kind();
                 last_kind = Some(kind);
-                match settle(
-                    &mut call.machine,
-                    policy.get_retry_on(),
-                    middleware,
-                    &error,
-                    now,
-                    rng,
-                ) {
+                match call.settle(policy, &error, now, rng) {
                     Ok(delay) => {
                         drop(error);
                         if delay > Duration::ZERO {

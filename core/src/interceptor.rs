@@ -11,7 +11,10 @@
 //! `(add_trace_id, auth)`. `()` is the empty chain.
 #![allow(async_fn_in_trait)]
 
+use core::future::Future;
 use core::time::Duration;
+
+use crate::transport::Transport;
 
 /// Where an attempt stands, passed to interceptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,44 +55,136 @@ impl AttemptContext {
 /// }
 /// ```
 pub trait RequestInterceptor<Req, E> {
+    /// `true` only for interceptors that do nothing (`()` and tuples or
+    /// references of them): the drivers then skip building the attempt's
+    /// context and the interceptor futures. Never set it on an interceptor
+    /// that does something.
+    #[doc(hidden)]
+    const IS_NOOP: bool = false;
+
     /// Edits this attempt's copy of the request.
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E>;
+
+    /// One attempt: this interceptor on `request`, `transport`, then
+    /// `response`. What the async driver awaits; `()` overrides it with the
+    /// transport's future alone (no wrapper state), so a call without
+    /// interceptors carries no interceptor state at all. Not meant to be
+    /// overridden elsewhere.
+    #[doc(hidden)]
+    fn attempt<'a, T, O>(
+        &'a self,
+        transport: &'a T,
+        response: &'a O,
+        mut request: Req,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, E>>
+    where
+        T: Transport<Request = Req, Error = E>,
+        O: ResponseInterceptor<T::Response, E>,
+    {
+        async move {
+            self.intercept(&mut request, &cx).await?;
+            response.respond(transport.send(request), cx).await
+        }
+    }
 }
 
 /// Sees each response; may replace it or turn it into an error.
 pub trait ResponseInterceptor<Resp, E> {
+    /// As [`RequestInterceptor::IS_NOOP`].
+    #[doc(hidden)]
+    const IS_NOOP: bool = false;
+
     /// Returns the response to pass on, or an error to treat as a failed
     /// attempt.
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E>;
+
+    /// The transport's future `send`, then this interceptor on its
+    /// response. `()` overrides it with `send` itself; see
+    /// [`RequestInterceptor::attempt`]. Not meant to be overridden
+    /// elsewhere.
+    #[doc(hidden)]
+    fn respond<F>(&self, send: F, cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
+    where
+        F: Future<Output = Result<Resp, E>>,
+    {
+        async move {
+            let response = send.await?;
+            self.intercept(response, &cx).await
+        }
+    }
 }
 
 impl<Req, E> RequestInterceptor<Req, E> for () {
+    const IS_NOOP: bool = true;
     async fn intercept(&self, _request: &mut Req, _cx: &AttemptContext) -> Result<(), E> {
         Ok(())
+    }
+    fn attempt<'a, T, O>(
+        &'a self,
+        transport: &'a T,
+        response: &'a O,
+        request: Req,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, E>>
+    where
+        T: Transport<Request = Req, Error = E>,
+        O: ResponseInterceptor<T::Response, E>,
+    {
+        response.respond(transport.send(request), cx)
     }
 }
 
 impl<Resp, E> ResponseInterceptor<Resp, E> for () {
+    const IS_NOOP: bool = true;
     async fn intercept(&self, response: Resp, _cx: &AttemptContext) -> Result<Resp, E> {
         Ok(response)
+    }
+    fn respond<F>(&self, send: F, _cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
+    where
+        F: Future<Output = Result<Resp, E>>,
+    {
+        send
     }
 }
 
 impl<Req, E, I: RequestInterceptor<Req, E> + ?Sized> RequestInterceptor<Req, E> for &I {
+    const IS_NOOP: bool = I::IS_NOOP;
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E> {
         (**self).intercept(request, cx).await
+    }
+    fn attempt<'a, T, O>(
+        &'a self,
+        transport: &'a T,
+        response: &'a O,
+        request: Req,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, E>>
+    where
+        T: Transport<Request = Req, Error = E>,
+        O: ResponseInterceptor<T::Response, E>,
+    {
+        (**self).attempt(transport, response, request, cx)
     }
 }
 
 impl<Resp, E, I: ResponseInterceptor<Resp, E> + ?Sized> ResponseInterceptor<Resp, E> for &I {
+    const IS_NOOP: bool = I::IS_NOOP;
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
         (**self).intercept(response, cx).await
+    }
+    fn respond<F>(&self, send: F, cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
+    where
+        F: Future<Output = Result<Resp, E>>,
+    {
+        (**self).respond(send, cx)
     }
 }
 
 macro_rules! tuple_interceptors {
     ($($name:ident),+) => {
         impl<Req, E, $($name: RequestInterceptor<Req, E>),+> RequestInterceptor<Req, E> for ($($name,)+) {
+            const IS_NOOP: bool = $($name::IS_NOOP)&&+;
             #[allow(non_snake_case)]
             async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E> {
                 let ($($name,)+) = self;
@@ -98,6 +193,7 @@ macro_rules! tuple_interceptors {
             }
         }
         impl<Resp, E, $($name: ResponseInterceptor<Resp, E>),+> ResponseInterceptor<Resp, E> for ($($name,)+) {
+            const IS_NOOP: bool = $($name::IS_NOOP)&&+;
             #[allow(non_snake_case)]
             async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
                 let ($($name,)+) = self;

@@ -82,7 +82,7 @@ impl Instant {
     /// Time from `earlier` to `self`, or zero if `earlier` is later.
     #[must_use]
     pub const fn saturating_duration_since(self, earlier: Self) -> Duration {
-        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
+        nanos_to_duration(self.nanos.saturating_sub(earlier.nanos))
     }
 }
 
@@ -100,6 +100,25 @@ pub(crate) const fn duration_to_nanos(d: Duration) -> u64 {
     d.as_secs()
         .saturating_mul(1_000_000_000)
         .saturating_add(d.subsec_nanos() as u64)
+}
+
+/// `Duration::from_nanos(nanos)` without a 64-bit division, which a
+/// 32-bit microcontroller would do with a ~1 KiB library routine.
+///
+/// `nanos / 10^9 = (nanos >> 9) / 1_953_125`, and the dividend is below
+/// 2^55, so a multiplication by `ceil(2^76 / 1_953_125)` and a shift by 76
+/// is exact (the magic's error, `M × 1_953_125 − 2^76`, is below
+/// `2^(76−55)`).
+#[inline]
+pub(crate) const fn nanos_to_duration(nanos: u64) -> Duration {
+    const NANOS_PER_SEC: u64 = 1_000_000_000;
+    const MAGIC: u128 = (1u128 << 76).div_ceil(1_953_125);
+    let secs = (((nanos >> 9) as u128 * MAGIC) >> 76) as u64;
+    let sub = (nanos - secs * NANOS_PER_SEC) as u32;
+    // Always true (the quotient is exact); lets the compiler drop
+    // `Duration::new`'s carry and overflow path.
+    let sub = if sub < NANOS_PER_SEC as u32 { sub } else { 0 };
+    Duration::new(secs, sub)
 }
 
 #[cfg(test)]
@@ -122,5 +141,41 @@ mod tests {
         assert_eq!(Instant::from_millis(u64::MAX), Instant::MAX);
         assert_eq!(duration_to_nanos(Duration::MAX), u64::MAX);
         assert_eq!(duration_to_nanos(Duration::new(1, 5)), 1_000_000_005);
+    }
+
+    #[test]
+    fn nanos_to_duration_is_from_nanos() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let edges = [
+            0,
+            1,
+            999_999_999,
+            1_000_000_000,
+            1_000_000_001,
+            u64::MAX,
+            u64::MAX - 1,
+            u64::MAX / 1_000_000_000 * 1_000_000_000,
+            u64::MAX / 1_000_000_000 * 1_000_000_000 - 1,
+        ];
+        for n in edges {
+            assert_eq!(nanos_to_duration(n), Duration::from_nanos(n), "{n}");
+        }
+        for k in 0..=u64::MAX / 1_000_000_000 / 4_000_000 {
+            let n = k * 4_000_000 * 1_000_000_000;
+            for m in [n, n.wrapping_sub(1), n + 1, n + 999_999_999] {
+                assert_eq!(nanos_to_duration(m), Duration::from_nanos(m), "{m}");
+            }
+        }
+        for _ in 0..200_000 {
+            // SplitMix64 steps: values spread over the whole range.
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            for n in [z, z >> 20, z >> 40] {
+                assert_eq!(nanos_to_duration(n), Duration::from_nanos(n), "{n}");
+            }
+        }
     }
 }

@@ -62,7 +62,7 @@ impl DecorrelatedJitter {
 
     /// The previous delay this call returned (`base` before the first).
     pub const fn last(&self) -> Duration {
-        Duration::from_nanos(self.last)
+        crate::time::nanos_to_duration(self.last)
     }
 }
 
@@ -75,9 +75,9 @@ impl RetryStrategy for DecorrelatedJitter {
         let hi = self.last.saturating_mul(3);
         let d = self.base + uniform_inclusive(rng, hi - self.base);
         self.last = if d < self.max { d } else { self.max };
-        Duration::from_nanos(self.last)
+        crate::time::nanos_to_duration(self.last)
     }
     fn max_delay(&self) -> Duration {
-        Duration::from_nanos(self.max)
+        crate::time::nanos_to_duration(self.max)
     }
 }

@@ -160,7 +160,7 @@ impl ExponentialBackoff {
 
     /// The capped exponential delay for retry `attempt`, before jitter.
     pub const fn ceiling(&self, attempt: u32) -> Duration {
-        Duration::from_nanos(exponential_nanos(
+        crate::time::nanos_to_duration(exponential_nanos(
             self.base,
             self.multiplier,
             attempt,
@@ -190,24 +190,49 @@ const fn exponential_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -
         }
         return if acc < cap { acc } else { cap };
     }
-    // The delay in 16.16 fixed-point nanoseconds.
+    fractional_nanos(base, multiplier, attempt, cap)
+}
+
+/// [`exponential_nanos`] for a multiplier with a fractional part. Kept out
+/// of line: inlined, the compiler hoists its 128-bit set-up out of the
+/// drivers' attempt loop, and every call paid for it, successes included.
+#[inline(never)]
+const fn fractional_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
+    // The delay in 16.16 fixed-point nanoseconds. Both operands of each
+    // product are checked by bit length first: a product of 2^96 or more
+    // means a delay of 2^80 or more (at least the cap), and anything
+    // smaller fits in 128 bits, so the multiplications need no overflow
+    // check (a large routine on a 32-bit target). `acc` starts at 2^16 or
+    // more and every factor exceeds 1.0, so `acc` and the factor only grow:
+    // a factor that reaches the cap is applied later and gives the cap.
     let cap_q = (cap as u128) << 16;
     let mut acc = (base as u128) << 16;
     let mut factor = multiplier as u128;
     let mut n = attempt;
     while n > 0 {
         if n & 1 == 1 {
-            acc = acc.saturating_mul(factor) >> 16;
+            if bits(acc) + bits(factor) >= 98 {
+                return cap;
+            }
+            acc = acc.wrapping_mul(factor) >> 16;
             if acc >= cap_q {
                 return cap;
             }
         }
         n >>= 1;
         if n > 0 {
-            factor = factor.saturating_mul(factor) >> 16;
+            if 2 * bits(factor) >= 98 {
+                return cap;
+            }
+            factor = factor.wrapping_mul(factor) >> 16;
         }
     }
     (acc >> 16) as u64
+}
+
+/// Significant bits of `x`.
+const fn bits(x: u128) -> u32 {
+    128 - x.leading_zeros()
 }
 
 impl RetryStrategy for ExponentialBackoff {
@@ -222,9 +247,86 @@ impl RetryStrategy for ExponentialBackoff {
             }
         };
         // Clamped after jitter, so no rounding can exceed the cap.
-        Duration::from_nanos(if d < self.max { d } else { self.max })
+        crate::time::nanos_to_duration(if d < self.max { d } else { self.max })
     }
     fn max_delay(&self) -> Duration {
-        Duration::from_nanos(self.max)
+        crate::time::nanos_to_duration(self.max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The saturating version this module had before: the reference.
+    fn reference(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
+        let cap_q = (cap as u128) << 16;
+        let mut acc = (base as u128) << 16;
+        let mut factor = multiplier as u128;
+        let mut n = attempt;
+        while n > 0 {
+            if n & 1 == 1 {
+                acc = acc.saturating_mul(factor) >> 16;
+                if acc >= cap_q {
+                    return cap;
+                }
+            }
+            n >>= 1;
+            if n > 0 {
+                factor = factor.saturating_mul(factor) >> 16;
+            }
+        }
+        (acc >> 16) as u64
+    }
+
+    #[test]
+    fn fractional_matches_the_saturating_reference() {
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut checked = 0u32;
+        for _ in 0..60_000 {
+            let r = next();
+            // Multipliers just above 1.0, moderate, and huge; bases and
+            // caps over the whole range, small and large.
+            let multiplier = match r % 4 {
+                0 => ONE + 1 + (next() % 64) as u32,
+                1 => ONE + (next() % (7 * ONE as u64)) as u32,
+                2 => (next() >> 32) as u32 | ONE,
+                _ => (ONE as u64 + next() % (u32::MAX - ONE) as u64) as u32,
+            };
+            if multiplier & (ONE - 1) == 0 {
+                continue;
+            }
+            let base = match (r >> 8) % 3 {
+                0 => 1 + next() % 1_000,
+                1 => 1 + next() % 10_000_000_000,
+                _ => 1 + next() % (u64::MAX - 1),
+            };
+            let cap = match (r >> 16) % 3 {
+                0 => base,
+                1 => base.saturating_add(next() % 100_000_000_000),
+                _ => base + next() % (u64::MAX - base + 1).max(1),
+            };
+            for attempt in [0, 1, 2, 3, 5, 8, 13, 31, 32, 33, 64, 100, 1000, u32::MAX] {
+                assert_eq!(
+                    fractional_nanos(base, multiplier, attempt, cap),
+                    reference(base, multiplier, attempt, cap),
+                    "base {base} multiplier {multiplier} attempt {attempt} cap {cap}"
+                );
+                checked += 1;
+            }
+            let attempt = (next() % 200) as u32;
+            assert_eq!(
+                fractional_nanos(base, multiplier, attempt, cap),
+                reference(base, multiplier, attempt, cap)
+            );
+        }
+        assert!(checked > 500_000, "{checked}");
     }
 }

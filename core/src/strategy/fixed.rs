@@ -27,7 +27,7 @@ impl FixedDelay {
     /// to that; use [`FixedDelay::try_new`] to be told instead.
     pub const fn new(delay: Duration) -> Self {
         Self {
-            delay: Duration::from_nanos(super::nanos(delay)),
+            delay: crate::time::nanos_to_duration(super::nanos(delay)),
         }
     }
 

@@ -63,9 +63,9 @@ impl Default for JitterBackoff {
 
 impl RetryStrategy for JitterBackoff {
     fn delay<R: Rng + ?Sized>(&mut self, _attempt: u32, rng: &mut R) -> Duration {
-        Duration::from_nanos(self.min + uniform_inclusive(rng, self.max - self.min))
+        crate::time::nanos_to_duration(self.min + uniform_inclusive(rng, self.max - self.min))
     }
     fn max_delay(&self) -> Duration {
-        Duration::from_nanos(self.max)
+        crate::time::nanos_to_duration(self.max)
     }
 }

@@ -71,9 +71,9 @@ impl RetryStrategy for LinearBackoff {
             .increment
             .saturating_mul(u64::from(attempt))
             .saturating_add(self.base);
-        Duration::from_nanos(if d < self.max { d } else { self.max })
+        crate::time::nanos_to_duration(if d < self.max { d } else { self.max })
     }
     fn max_delay(&self) -> Duration {
-        Duration::from_nanos(self.max)
+        crate::time::nanos_to_duration(self.max)
     }
 }

@@ -22,8 +22,8 @@
 //!
 //! [`DecorrelatedJitter`] needs the previous delay. The reference keeps it on
 //! the strategy object that every request shares, so one request's retries
-//! change another's delays. Here the drivers clone the configured strategy at
-//! the start of each call; the clone is that call's state and nothing is
+//! change another's delays. Here the drivers clone the configured strategy for
+//! each call (at its first failure); the clone is that call's state and nothing is
 //! shared. Randomness is passed in (`&mut R` where `R:`[`rand_core::Rng`]),
 //! so firmware passes its hardware RNG and tests pass a seeded one.
 //!
