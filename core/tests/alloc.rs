@@ -91,7 +91,7 @@ fn driver_future_size() {
         "tenace::retry future over ScriptedTransport + MockClock + ExponentialBackoff: {size} bytes"
     );
     // A guard against regressions: the whole retry state fits in a few cache lines.
-    assert!(size <= 600, "driver future grew to {size} bytes");
+    assert!(size <= 400, "driver future grew to {size} bytes");
     drop(fut);
 }
 
