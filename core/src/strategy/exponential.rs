@@ -290,7 +290,9 @@ mod tests {
             z ^ (z >> 31)
         };
         let mut checked = 0u32;
-        for _ in 0..60_000 {
+        // Miri interprets every step: a sample there, the full sweep on the host.
+        let rounds = if cfg!(miri) { 300 } else { 60_000 };
+        for _ in 0..rounds {
             let r = next();
             // Multipliers just above 1.0, moderate, and huge; bases and
             // caps over the whole range, small and large.
@@ -327,6 +329,6 @@ mod tests {
                 reference(base, multiplier, attempt, cap)
             );
         }
-        assert!(checked > 500_000, "{checked}");
+        assert!(checked >= rounds * 10, "{checked}");
     }
 }
