@@ -94,20 +94,3 @@ fn driver_future_size() {
     assert!(size <= 400, "driver future grew to {size} bytes");
     drop(fut);
 }
-
-#[test]
-fn component_sizes() {
-    use tenace::{Clock, Transport};
-    let clock = MockClock::new();
-    let transport = ScriptedTransport::<&str, u32, 1>::new([Step::ok(1)]);
-    let send = transport.send("x");
-    let sleep = clock.sleep(Duration::from_secs(1));
-    println!(
-        "send future {} B, sleep future {} B, Step {} B, Limits {} B, machine {} B",
-        core::mem::size_of_val(&send),
-        core::mem::size_of_val(&sleep),
-        core::mem::size_of::<Step<u32>>(),
-        core::mem::size_of::<tenace::Limits>(),
-        core::mem::size_of::<tenace::RetryMachine<ExponentialBackoff>>()
-    );
-}
