@@ -81,3 +81,62 @@ pub fn run(mut call: impl AsyncFnMut() -> Option<u32>) -> ! {
         }
     })
 }
+
+/// The operation and the clock as tenace sees them, shared by the tenace
+/// variants (they differ only in the strategy).
+pub mod tenace_env {
+    use core::time::Duration;
+
+    use tenace::{Clock, FailureKind, Instant, Transport};
+
+    use super::{LinkError, attempt};
+
+    /// The operation as a tenace [`Transport`].
+    #[derive(Debug)]
+    pub struct Link;
+
+    /// The link's error, classified for tenace.
+    #[derive(Debug)]
+    pub struct Error(LinkError);
+
+    impl tenace::TransportError for Error {
+        fn kind(&self) -> FailureKind {
+            match self.0 {
+                LinkError::Reset => FailureKind::Io,
+                LinkError::TimedOut => FailureKind::Timeout,
+            }
+        }
+        fn timed_out(_after: Duration) -> Self {
+            Self(LinkError::TimedOut)
+        }
+    }
+
+    impl Transport for Link {
+        type Request = ();
+        type Response = u32;
+        type Error = Error;
+        async fn send(&self, _request: ()) -> Result<u32, Error> {
+            attempt().map_err(Error)
+        }
+        fn is_idempotent(&self, _request: &()) -> bool {
+            true
+        }
+    }
+
+    /// embassy-time as tenace's clock.
+    #[derive(Debug)]
+    pub struct EmbassyClock;
+
+    impl Clock for EmbassyClock {
+        fn now(&self) -> Instant {
+            Instant::from_micros(embassy_time::Instant::now().as_micros())
+        }
+        async fn sleep(&self, d: Duration) {
+            let micros = d
+                .as_secs()
+                .saturating_mul(1_000_000)
+                .saturating_add(u64::from(d.subsec_micros()));
+            embassy_time::Timer::after_micros(micros).await;
+        }
+    }
+}
