@@ -50,6 +50,67 @@ pub struct ExponentialBackoff {
     max: u64,
     multiplier: u32,
     jitter: Jitter,
+    fractional: Fractional,
+}
+
+/// The routine for a multiplier with a fractional part, or `None` for an
+/// integer one.
+///
+/// A function pointer set by the constructors that can make such a
+/// multiplier ([`with_ratio`](ExponentialBackoff::with_ratio),
+/// [`from_secs_f64`](ExponentialBackoff::from_secs_f64)), so the 128-bit
+/// routine is linked only into programs that call one of them: firmware
+/// that builds its backoff with [`new`](ExponentialBackoff::new) does not
+/// carry it (about 550 bytes of flash on a Cortex-M4, 770 on a Cortex-M0).
+/// It follows from the multiplier, so it takes no part in equality.
+#[derive(Clone, Copy)]
+struct Fractional(Option<Grow>);
+
+/// `(base, multiplier, attempt, cap) -> min(base × multiplier^attempt, cap)`.
+type Grow = fn(u64, u32, u32, u64) -> u64;
+
+impl Fractional {
+    /// `Some(fractional_nanos)` for a multiplier with a fractional part.
+    const fn of(multiplier: u32) -> Self {
+        if multiplier & (ONE - 1) == 0 {
+            Self(None)
+        } else {
+            Self(Some(fractional_nanos))
+        }
+    }
+}
+
+impl PartialEq for Fractional {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Fractional {}
+
+impl core::fmt::Debug for Fractional {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Fractional"
+        } else {
+            "Integer"
+        })
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Fractional {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "{}",
+            if self.0.is_some() {
+                "Fractional"
+            } else {
+                "Integer"
+            }
+        );
+    }
 }
 
 impl ExponentialBackoff {
@@ -66,7 +127,7 @@ impl ExponentialBackoff {
         if multiplier >= 1 << 16 {
             return Err(ConfigError::new("multiplier", ConfigProblem::TooLarge));
         }
-        Self::with_q16(base, multiplier << 16, max_delay)
+        Self::with_q16(base, multiplier << 16, max_delay, Fractional(None))
     }
 
     /// A fractional multiplier `numerator / denominator` (e.g. 3/2 for 1.5),
@@ -88,7 +149,7 @@ impl ExponentialBackoff {
         if q > u32::MAX as u64 {
             return Err(ConfigError::new("multiplier", ConfigProblem::TooLarge));
         }
-        Self::with_q16(base, q as u32, max_delay)
+        Self::with_q16(base, q as u32, max_delay, Fractional::of(q as u32))
     }
 
     /// The reference's constructor, in seconds: `ExponentialBackoff(base=1.0,
@@ -108,13 +169,14 @@ impl ExponentialBackoff {
         }
         // In range [65536, 2^32), so the cast is exact after rounding.
         let q = (multiplier * f64::from(ONE) + 0.5) as u32;
-        Self::with_q16(base, q, max_delay)
+        Self::with_q16(base, q, max_delay, Fractional::of(q))
     }
 
     const fn with_q16(
         base: Duration,
         multiplier: u32,
         max_delay: Duration,
+        fractional: Fractional,
     ) -> Result<Self, ConfigError> {
         if let Err(e) = check_duration("base", base) {
             return Err(e);
@@ -131,6 +193,7 @@ impl ExponentialBackoff {
             max,
             multiplier,
             jitter: Jitter::None,
+            fractional,
         })
     }
 
@@ -159,44 +222,45 @@ impl ExponentialBackoff {
     }
 
     /// The capped exponential delay for retry `attempt`, before jitter.
-    pub const fn ceiling(&self, attempt: u32) -> Duration {
-        crate::time::nanos_to_duration(exponential_nanos(
-            self.base,
-            self.multiplier,
-            attempt,
-            self.max,
-        ))
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        crate::time::nanos_to_duration(self.ceiling_nanos(attempt))
+    }
+
+    /// [`ceiling`](Self::ceiling) in nanoseconds.
+    #[inline]
+    fn ceiling_nanos(&self, attempt: u32) -> u64 {
+        match self.fractional.0 {
+            Some(fractional) if self.base != 0 => {
+                fractional(self.base, self.multiplier, attempt, self.max)
+            }
+            _ => integer_nanos(self.base, self.multiplier >> 16, attempt, self.max),
+        }
     }
 }
 
-/// `min(base × m^n, cap)` with `m` in 16.16 fixed point, by square and
-/// multiply: 2 × 32 steps at most, exact for integer `m`, saturating.
-const fn exponential_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
-    if base == 0 || multiplier == ONE {
+/// `min(base × m^n, cap)` for an integer multiplier `m` (at least 1):
+/// exact in u64, no 128-bit math, at most 64 steps since each at least
+/// doubles the delay.
+const fn integer_nanos(base: u64, m: u32, attempt: u32, cap: u64) -> u64 {
+    if base == 0 || m == 1 {
         return if base < cap { base } else { cap };
     }
-    // An integer multiplier (2, 3, ...): exact in u64, no 128-bit math,
-    // at most 64 steps since each at least doubles the delay.
-    if multiplier & (ONE - 1) == 0 {
-        let m = (multiplier >> 16) as u64;
-        let mut acc = base;
-        let mut n = attempt;
-        while n > 0 {
-            acc = match acc.checked_mul(m) {
-                Some(v) if v < cap => v,
-                _ => return cap,
-            };
-            n -= 1;
-        }
-        return if acc < cap { acc } else { cap };
+    let mut acc = base;
+    let mut n = attempt;
+    while n > 0 {
+        acc = match acc.checked_mul(m as u64) {
+            Some(v) if v < cap => v,
+            _ => return cap,
+        };
+        n -= 1;
     }
-    fractional_nanos(base, multiplier, attempt, cap)
+    if acc < cap { acc } else { cap }
 }
 
-/// [`exponential_nanos`] for a multiplier with a fractional part. Kept out
-/// of line: inlined, the compiler hoists its 128-bit set-up out of the
-/// drivers' attempt loop, and every call paid for it, successes included.
-#[inline(never)]
+/// `min(base × m^n, cap)` for a multiplier `m` with a fractional part, in
+/// 16.16 fixed point, by square and multiply: 2 × 32 steps at most,
+/// saturating. Called through [`Fractional`], never inlined into the
+/// drivers.
 const fn fractional_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
     // The delay in 16.16 fixed-point nanoseconds. Both operands of each
     // product are checked by bit length first: a product of 2^96 or more
@@ -237,15 +301,14 @@ const fn bits(x: u128) -> u32 {
 
 impl RetryStrategy for ExponentialBackoff {
     fn delay<R: Rng + ?Sized>(&mut self, attempt: u32, rng: &mut R) -> Duration {
-        let e = exponential_nanos(self.base, self.multiplier, attempt, self.max);
-        let d = match self.jitter {
-            Jitter::None => e,
-            Jitter::Full => uniform_inclusive(rng, e),
-            Jitter::Equal => {
-                let half = e / 2;
-                half + uniform_inclusive(rng, e - half)
-            }
+        let e = self.ceiling_nanos(attempt);
+        // One draw site for both jitters: the generator is inlined once.
+        let (floor, span) = match self.jitter {
+            Jitter::None => (e, 0),
+            Jitter::Full => (0, e),
+            Jitter::Equal => (e / 2, e - e / 2),
         };
+        let d = floor + uniform_inclusive(rng, span);
         // Clamped after jitter, so no rounding can exceed the cap.
         crate::time::nanos_to_duration(if d < self.max { d } else { self.max })
     }

@@ -4,6 +4,7 @@
 use core::time::Duration;
 
 use proptest::prelude::*;
+use std::format;
 use std::string::ToString;
 
 use super::*;
@@ -76,6 +77,29 @@ fn exponential_fractional_multiplier_is_exact() {
             .ceiling(2),
         ms(225)
     );
+}
+
+#[test]
+fn whole_ratios_take_the_integer_route() {
+    // with_ratio(4, 2) is ×2: equal to `new`, same schedule, and the
+    // 128-bit routine is not what computes it.
+    let ratio = ExponentialBackoff::with_ratio(ms(100), 4, 2, s(60)).unwrap();
+    let whole = ExponentialBackoff::new(ms(100), 2, s(60)).unwrap();
+    assert_eq!(ratio, whole);
+    assert_eq!(delays(ratio, 8), delays(whole, 8));
+    assert!(format!("{ratio:?}").contains("Integer"), "{ratio:?}");
+    let half = ExponentialBackoff::with_ratio(ms(100), 3, 2, s(60)).unwrap();
+    assert!(format!("{half:?}").contains("Fractional"), "{half:?}");
+    assert!(
+        format!("{:?}", ExponentialBackoff::from_secs_f64(0.1, 2.0, 60.0).unwrap())
+            .contains("Integer")
+    );
+    // A multiplier of exactly 1 stays at the base, at once, for any attempt.
+    let mut rng = SeededRng::new(3);
+    let mut one = ExponentialBackoff::with_ratio(ms(7), 5, 5, s(1)).unwrap();
+    assert_eq!(one.delay(u32::MAX, &mut rng), ms(7));
+    let mut one = ExponentialBackoff::from_secs_f64(0.007, 1.0, 1.0).unwrap();
+    assert_eq!(one.delay(u32::MAX, &mut rng), ms(7));
 }
 
 #[test]
