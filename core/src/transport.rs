@@ -108,8 +108,12 @@ pub trait Clock {
     /// this for backoff and [`sleep`](Self::sleep) for timeouts, so a clock
     /// may end a backoff early (say, when the network comes back) without
     /// ever cutting a timeout short. Defaults to [`sleep`](Self::sleep).
-    async fn sleep_before_retry(&self, delay: Duration) {
-        self.sleep(delay).await
+    ///
+    /// Declared as returning a future rather than as an `async fn` so that
+    /// the default is [`sleep`](Self::sleep)'s own future, not one more
+    /// state machine around it; implement it with `async fn` all the same.
+    fn sleep_before_retry(&self, delay: Duration) -> impl Future<Output = ()> {
+        self.sleep(delay)
     }
 }
 
@@ -117,11 +121,11 @@ impl<C: Clock + ?Sized> Clock for &C {
     fn now(&self) -> Instant {
         (**self).now()
     }
-    async fn sleep(&self, duration: Duration) {
-        (**self).sleep(duration).await
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        (**self).sleep(duration)
     }
-    async fn sleep_before_retry(&self, delay: Duration) {
-        (**self).sleep_before_retry(delay).await
+    fn sleep_before_retry(&self, delay: Duration) -> impl Future<Output = ()> {
+        (**self).sleep_before_retry(delay)
     }
 }
 
