@@ -120,13 +120,11 @@ where
     P: RetryOn<T::Error>,
     R: Rng + ?Sized,
 {
-    // Not an `async fn`: returning `retry_with`'s future directly keeps one
-    // state machine instead of two nested ones.
-    retry_with(transport, clock, policy, &EMPTY, rng, request)
+    // Not an `async fn`: returning `drive`'s future directly keeps one
+    // state machine instead of two nested ones. The empty pipeline is held
+    // by value: zero bytes, where a reference would take eight.
+    drive(transport, clock, policy, Pipeline::new(), rng, request)
 }
-
-/// The pipeline of [`retry`]: no interceptors, no middleware.
-static EMPTY: Pipeline = Pipeline::new();
 
 /// As [`retry`], with interceptors and middleware.
 // Not an `async fn`: an `async fn` moves its arguments into locals and its
@@ -152,9 +150,87 @@ where
     M: Middleware,
     R: Rng + ?Sized,
 {
+    drive(transport, clock, policy, pipeline, rng, request)
+}
+
+/// A pipeline the driver holds by value (the empty one of [`retry`]) or by
+/// reference ([`retry_with`]'s).
+trait PipelineRef {
+    type I;
+    type O;
+    type M: Middleware;
+    fn get(&self) -> &Pipeline<Self::I, Self::O, Self::M>;
+}
+
+impl<I, O, M: Middleware> PipelineRef for Pipeline<I, O, M> {
+    type I = I;
+    type O = O;
+    type M = M;
+    #[inline(always)]
+    fn get(&self) -> &Self {
+        self
+    }
+}
+
+impl<I, O, M: Middleware> PipelineRef for &Pipeline<I, O, M> {
+    type I = I;
+    type O = O;
+    type M = M;
+    #[inline(always)]
+    fn get(&self) -> &Pipeline<I, O, M> {
+        self
+    }
+}
+
+/// The async driver's clock and pipeline, captured together so that the
+/// call guard reaches both through one reference.
+struct AsyncEnv<'a, C, L> {
+    clock: &'a C,
+    pipeline: L,
+}
+
+impl<C: Clock, L: PipelineRef> Env for AsyncEnv<'_, C, L> {
+    type M = L::M;
+    #[inline(always)]
+    fn middleware(&self) -> &L::M {
+        &self.pipeline.get().middleware
+    }
+    #[inline(always)]
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+}
+
+/// The loop of [`retry`] and [`retry_with`].
+// Not an `async fn`: an `async fn` moves its arguments into locals and its
+// future keeps room for both copies; an `async move` block uses the
+// captured arguments in place (40 bytes less here, 24 in `attempt`). No
+// local reference lives across an await either: each would be stored in
+// the future.
+#[allow(clippy::manual_async_fn)]
+fn drive<'a, T, C, S, P, L, R>(
+    transport: &'a T,
+    clock: &'a C,
+    policy: &'a Policy<S, P>,
+    pipeline: L,
+    rng: &'a mut R,
+    request: T::Request,
+) -> impl Future<Output = Result<T::Response, RetryError<T::Error>>> + 'a
+where
+    T: Transport,
+    T::Request: Clone + 'a,
+    C: Clock,
+    S: RetryStrategy + Clone,
+    P: RetryOn<T::Error>,
+    L: PipelineRef + 'a,
+    L::I: RequestInterceptor<T::Request, T::Error>,
+    L::O: ResponseInterceptor<T::Response, T::Error>,
+    R: Rng + ?Sized,
+{
+    let env = AsyncEnv { clock, pipeline };
     async move {
-        let started = clock.now();
-        if let Err(reason) = pipeline.middleware.before_call(started) {
+        let started = env.clock.now();
+        if let Err(reason) = env.middleware().before_call(started) {
             debug!("tenace: call refused ({})", reason.as_str());
             return Err(RetryError::new(reason, 0, None));
         }
@@ -162,12 +238,11 @@ where
         // (nor kept as a local across the awaits).
         let mut call = CallGuard::new(
             CallState::new(policy.limits(), transport.is_idempotent(&request), started),
-            &pipeline.middleware,
-            clock,
+            &env,
         );
         let mut last_kind = None;
         loop {
-            let now = clock.now();
+            let now = env.clock.now();
             let timeout = match call.state.begin_attempt(policy.limits(), now) {
                 Ok(t) => t,
                 Err(reason) => return Err(call.fail(reason, last_kind, None)),
@@ -177,7 +252,9 @@ where
             let delay = {
                 let cx = AttemptContext::new(
                     call.state.attempts(),
-                    if I::IS_NOOP && O::IS_NOOP {
+                    if <L::I as RequestInterceptor<T::Request, T::Error>>::IS_NOOP
+                        && <L::O as ResponseInterceptor<T::Response, T::Error>>::IS_NOOP
+                    {
                         Duration::ZERO // unread: no interceptor
                     } else {
                         now.saturating_duration_since(call.state.started())
@@ -185,23 +262,23 @@ where
                 );
                 // With no interceptors (`()`), this is the transport's own
                 // future: see `RequestInterceptor::attempt`.
-                let attempt =
-                    pipeline
-                        .request
-                        .attempt(transport, &pipeline.response, request.clone(), cx);
+                let attempt = env.pipeline.get().request.attempt(
+                    transport,
+                    &env.pipeline.get().response,
+                    request.clone(),
+                    cx,
+                );
                 let result = match timeout {
                     None => attempt.await,
-                    Some(limit) => match select(attempt, clock.sleep(limit)).await {
+                    Some(limit) => match select(attempt, env.clock.sleep(limit)).await {
                         Either::First(result) => result,
                         Either::Second(()) => Err(T::Error::timed_out(limit)),
                     },
                 };
-                let now = clock.now();
+                let now = env.clock.now();
                 match result {
                     Ok(response) => {
-                        pipeline
-                            .middleware
-                            .after_attempt(AttemptOutcome::Success, now);
+                        env.middleware().after_attempt(AttemptOutcome::Success, now);
                         call.finish(CallResult::Success);
                         return Ok(response);
                     }
@@ -218,7 +295,7 @@ where
                 }
             };
             if !is_zero(delay) {
-                clock.sleep_before_retry(delay).await;
+                env.clock.sleep_before_retry(delay).await;
             }
         }
     }
@@ -234,24 +311,23 @@ const fn is_zero(d: Duration) -> bool {
 /// The call's state and strategy, and the guard that tells the middleware
 /// how the call ended, also when the future is dropped mid-call. It reads
 /// the start and the attempt count from the state instead of keeping copies
-/// in the future.
-struct CallGuard<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> {
+/// in the future, and reaches the middleware and the clock through one
+/// reference to the driver's [`Env`].
+struct CallGuard<'a, S: RetryStrategy + Clone, E: Env> {
     state: CallState,
     /// The policy's strategy, cloned at the first failure: a call that
     /// succeeds at once never copies it.
     strategy: Option<S>,
-    middleware: &'a M,
-    clock: &'a C,
+    env: &'a E,
 }
 
-impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C> {
+impl<'a, S: RetryStrategy + Clone, En: Env> CallGuard<'a, S, En> {
     #[inline]
-    fn new(state: CallState, middleware: &'a M, clock: &'a C) -> Self {
+    fn new(state: CallState, env: &'a En) -> Self {
         Self {
             state,
             strategy: None,
-            middleware,
-            clock,
+            env,
         }
     }
 
@@ -271,7 +347,8 @@ impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C>
         R: Rng + ?Sized,
     {
         let kind = error.kind();
-        self.middleware
+        self.env
+            .middleware()
             .after_attempt(AttemptOutcome::Failure(kind), now);
         let failure = Failure::new(kind, policy.get_retry_on().retry_on(error))
             .with_retry_after(error.retry_after());
@@ -291,10 +368,11 @@ impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C>
                     delay,
                     elapsed: now.saturating_duration_since(self.state.started()),
                 };
-                if !self.middleware.allow_retry(&event) {
+                let middleware = self.env.middleware();
+                if !middleware.allow_retry(&event) {
                     return Err(StopReason::Budget);
                 }
-                self.middleware.on_retry(&event);
+                middleware.on_retry(&event);
                 debug!(
                     "tenace: attempt {} failed ({}), retrying in {} ms",
                     event.attempt,
@@ -308,11 +386,11 @@ impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C>
 
     fn finish(&mut self, result: CallResult) {
         self.state.done = true;
-        self.middleware.after_call(&CallOutcome {
+        self.env.middleware().after_call(&CallOutcome {
             result,
             attempts: self.state.attempts(),
             started: self.state.started(),
-            finished: self.clock.now_instant(),
+            finished: self.env.now(),
         });
     }
 
@@ -333,7 +411,7 @@ impl<'a, S: RetryStrategy + Clone, M: Middleware, C: Now> CallGuard<'a, S, M, C>
     }
 }
 
-impl<S: RetryStrategy + Clone, M: Middleware, C: Now> Drop for CallGuard<'_, S, M, C> {
+impl<S: RetryStrategy + Clone, E: Env> Drop for CallGuard<'_, S, E> {
     fn drop(&mut self) {
         if !self.state.done {
             self.finish(CallResult::Cancelled);
@@ -341,15 +419,12 @@ impl<S: RetryStrategy + Clone, M: Middleware, C: Now> Drop for CallGuard<'_, S, 
     }
 }
 
-/// `now()` of either clock flavour, so one guard serves both drivers.
-trait Now {
-    fn now_instant(&self) -> Instant;
-}
-
-impl<C: Clock> Now for C {
-    fn now_instant(&self) -> Instant {
-        self.now()
-    }
+/// What the call guard needs from a driver: its middleware and the time
+/// (of either clock flavour), so one guard serves both drivers.
+trait Env {
+    type M: Middleware;
+    fn middleware(&self) -> &Self::M;
+    fn now(&self) -> Instant;
 }
 
 /// Sends `request` through a blocking transport, retrying per `policy`;
@@ -377,12 +452,11 @@ where
     if let Err(reason) = middleware.before_call(started) {
         return Err(RetryError::new(reason, 0, None));
     }
-    let clock_ref = BlockingNow(clock);
+    let env = BlockingEnv { clock, middleware };
     let limits = policy.limits();
     let mut call = CallGuard::new(
         CallState::new(limits, transport.is_idempotent(&request), started),
-        middleware,
-        &clock_ref,
+        &env,
     );
     let mut last_kind = None;
     loop {
@@ -417,10 +491,20 @@ where
     }
 }
 
-struct BlockingNow<'a, C>(&'a C);
+/// The blocking driver's clock and middleware.
+struct BlockingEnv<'a, C, M> {
+    clock: &'a C,
+    middleware: &'a M,
+}
 
-impl<C: BlockingClock> Now for BlockingNow<'_, C> {
-    fn now_instant(&self) -> Instant {
-        self.0.now()
+impl<C: BlockingClock, M: Middleware> Env for BlockingEnv<'_, C, M> {
+    type M = M;
+    #[inline(always)]
+    fn middleware(&self) -> &M {
+        self.middleware
+    }
+    #[inline(always)]
+    fn now(&self) -> Instant {
+        self.clock.now()
     }
 }

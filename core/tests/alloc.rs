@@ -90,7 +90,11 @@ fn driver_future_size() {
     println!(
         "tenace::retry future over ScriptedTransport + MockClock + ExponentialBackoff: {size} bytes"
     );
-    // A guard against regressions: the whole retry state fits in a few cache lines.
-    assert!(size <= 400, "driver future grew to {size} bytes");
+    // A guard against regressions (304 bytes on x86_64 at the last
+    // change; 312 before the pipeline of `retry` was held by value and the
+    // call guard reached the clock and middleware through one reference).
+    if cfg!(target_pointer_width = "64") {
+        assert!(size <= 304, "driver future grew to {size} bytes");
+    }
     drop(fut);
 }
