@@ -15,7 +15,9 @@ use crate::op::{Flaky, FlakyTransport, OpError};
 use crate::{Contender, MAX_RETRIES, exponential_nanos};
 
 /// A clock that is always at its epoch and whose sleeps end at once. The
-/// delay goes through `black_box`, so the backoff is still computed.
+/// delay goes through `black_box`, so the backoff is still computed. Its
+/// sleep is a `Ready<()>`, as backon's and tower's sleeps are here, so every
+/// contender's future holds the same kind of sleep.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ZeroClock;
 
@@ -25,8 +27,10 @@ impl Clock for ZeroClock {
         Instant::ZERO
     }
     #[inline]
-    async fn sleep(&self, duration: Duration) {
+    #[allow(refining_impl_trait)]
+    fn sleep(&self, duration: Duration) -> Ready<()> {
         black_box(duration);
+        ready(())
     }
 }
 
