@@ -91,8 +91,11 @@ fn whole_ratios_take_the_integer_route() {
     let half = ExponentialBackoff::with_ratio(ms(100), 3, 2, s(60)).unwrap();
     assert!(format!("{half:?}").contains("Fractional"), "{half:?}");
     assert!(
-        format!("{:?}", ExponentialBackoff::from_secs_f64(0.1, 2.0, 60.0).unwrap())
-            .contains("Integer")
+        format!(
+            "{:?}",
+            ExponentialBackoff::from_secs_f64(0.1, 2.0, 60.0).unwrap()
+        )
+        .contains("Integer")
     );
     // A multiplier of exactly 1 stays at the base, at once, for any attempt.
     let mut rng = SeededRng::new(3);
