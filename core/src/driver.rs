@@ -182,8 +182,7 @@ impl<I, O, M: Middleware> PipelineRef for &Pipeline<I, O, M> {
     }
 }
 
-/// The async driver's clock and pipeline, captured together so that the
-/// call guard reaches both through one reference.
+/// The async driver's clock and pipeline, as the call guard holds them.
 struct AsyncEnv<'a, C, L> {
     clock: &'a C,
     pipeline: L,
@@ -227,22 +226,24 @@ where
     L::O: ResponseInterceptor<T::Response, T::Error>,
     R: Rng + ?Sized,
 {
-    let env = AsyncEnv { clock, pipeline };
     async move {
-        let started = env.clock.now();
-        if let Err(reason) = env.middleware().before_call(started) {
+        let started = clock.now();
+        if let Err(reason) = pipeline.get().middleware.before_call(started) {
             debug!("tenace: call refused ({})", reason.as_str());
             return Err(RetryError::new(reason, 0, None));
         }
         // The limits are read through the borrowed policy, never copied
-        // (nor kept as a local across the awaits).
+        // (nor kept as a local across the awaits). The pipeline moves into
+        // the guard: `retry`'s empty one takes no room there, and the guard
+        // holds no reference into the future (which would keep the call
+        // state in memory rather than in registers).
         let mut call = CallGuard::new(
             CallState::new(policy.limits(), transport.is_idempotent(&request), started),
-            &env,
+            AsyncEnv { clock, pipeline },
         );
         let mut last_kind = None;
         loop {
-            let now = env.clock.now();
+            let now = clock.now();
             let timeout = match call.state.begin_attempt(policy.limits(), now) {
                 Ok(t) => t,
                 Err(reason) => return Err(call.fail(reason, last_kind, None)),
@@ -262,23 +263,25 @@ where
                 );
                 // With no interceptors (`()`), this is the transport's own
                 // future: see `RequestInterceptor::attempt`.
-                let attempt = env.pipeline.get().request.attempt(
+                let attempt = call.env.pipeline.get().request.attempt(
                     transport,
-                    &env.pipeline.get().response,
+                    &call.env.pipeline.get().response,
                     request.clone(),
                     cx,
                 );
                 let result = match timeout {
                     None => attempt.await,
-                    Some(limit) => match select(attempt, env.clock.sleep(limit)).await {
+                    Some(limit) => match select(attempt, clock.sleep(limit)).await {
                         Either::First(result) => result,
                         Either::Second(()) => Err(T::Error::timed_out(limit)),
                     },
                 };
-                let now = env.clock.now();
+                let now = clock.now();
                 match result {
                     Ok(response) => {
-                        env.middleware().after_attempt(AttemptOutcome::Success, now);
+                        call.env
+                            .middleware()
+                            .after_attempt(AttemptOutcome::Success, now);
                         call.finish(CallResult::Success);
                         return Ok(response);
                     }
@@ -295,7 +298,7 @@ where
                 }
             };
             if !is_zero(delay) {
-                env.clock.sleep_before_retry(delay).await;
+                clock.sleep_before_retry(delay).await;
             }
         }
     }
@@ -311,19 +314,18 @@ const fn is_zero(d: Duration) -> bool {
 /// The call's state and strategy, and the guard that tells the middleware
 /// how the call ended, also when the future is dropped mid-call. It reads
 /// the start and the attempt count from the state instead of keeping copies
-/// in the future, and reaches the middleware and the clock through one
-/// reference to the driver's [`Env`].
-struct CallGuard<'a, S: RetryStrategy + Clone, E: Env> {
+/// in the future, and holds the driver's [`Env`]: its middleware and clock.
+struct CallGuard<S: RetryStrategy + Clone, E: Env> {
     state: CallState,
     /// The policy's strategy, cloned at the first failure: a call that
     /// succeeds at once never copies it.
     strategy: Option<S>,
-    env: &'a E,
+    env: E,
 }
 
-impl<'a, S: RetryStrategy + Clone, En: Env> CallGuard<'a, S, En> {
+impl<S: RetryStrategy + Clone, En: Env> CallGuard<S, En> {
     #[inline]
-    fn new(state: CallState, env: &'a En) -> Self {
+    fn new(state: CallState, env: En) -> Self {
         Self {
             state,
             strategy: None,
@@ -411,7 +413,7 @@ impl<'a, S: RetryStrategy + Clone, En: Env> CallGuard<'a, S, En> {
     }
 }
 
-impl<S: RetryStrategy + Clone, E: Env> Drop for CallGuard<'_, S, E> {
+impl<S: RetryStrategy + Clone, E: Env> Drop for CallGuard<S, E> {
     fn drop(&mut self) {
         if !self.state.done {
             self.finish(CallResult::Cancelled);
@@ -452,11 +454,10 @@ where
     if let Err(reason) = middleware.before_call(started) {
         return Err(RetryError::new(reason, 0, None));
     }
-    let env = BlockingEnv { clock, middleware };
     let limits = policy.limits();
     let mut call = CallGuard::new(
         CallState::new(limits, transport.is_idempotent(&request), started),
-        &env,
+        BlockingEnv { clock, middleware },
     );
     let mut last_kind = None;
     loop {
