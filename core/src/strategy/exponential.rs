@@ -78,6 +78,15 @@ impl Fractional {
             Self(Some(fractional_nanos))
         }
     }
+
+    /// What `Debug` and `defmt` print.
+    const fn label(&self) -> &'static str {
+        if self.0.is_some() {
+            "Fractional"
+        } else {
+            "Integer"
+        }
+    }
 }
 
 impl PartialEq for Fractional {
@@ -90,26 +99,14 @@ impl Eq for Fractional {}
 
 impl core::fmt::Debug for Fractional {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Fractional"
-        } else {
-            "Integer"
-        })
+        f.write_str(self.label())
     }
 }
 
 #[cfg(feature = "defmt")]
 impl defmt::Format for Fractional {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(
-            f,
-            "{}",
-            if self.0.is_some() {
-                "Fractional"
-            } else {
-                "Integer"
-            }
-        );
+        defmt::write!(f, "{}", self.label());
     }
 }
 
@@ -230,10 +227,8 @@ impl ExponentialBackoff {
     #[inline]
     fn ceiling_nanos(&self, attempt: u32) -> u64 {
         match self.fractional.0 {
-            Some(fractional) if self.base != 0 => {
-                fractional(self.base, self.multiplier, attempt, self.max)
-            }
-            _ => integer_nanos(self.base, self.multiplier >> 16, attempt, self.max),
+            Some(fractional) => fractional(self.base, self.multiplier, attempt, self.max),
+            None => integer_nanos(self.base, self.multiplier >> 16, attempt, self.max),
         }
     }
 }
@@ -262,6 +257,10 @@ const fn integer_nanos(base: u64, m: u32, attempt: u32, cap: u64) -> u64 {
 /// saturating. Called through [`Fractional`], never inlined into the
 /// drivers.
 const fn fractional_nanos(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
+    // Zero stays zero (the factor's own saturation below would say `cap`).
+    if base == 0 {
+        return 0;
+    }
     // The delay in 16.16 fixed-point nanoseconds. Both operands of each
     // product are checked by bit length first: a product of 2^96 or more
     // means a delay of 2^80 or more (at least the cap), and anything

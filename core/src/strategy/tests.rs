@@ -139,6 +139,11 @@ fn zero_base_and_unit_multiplier() {
         delays(ExponentialBackoff::new(s(1), 1, s(5)).unwrap(), 3),
         [s(1); 3]
     );
+    // A zero base stays zero on the fractional route too.
+    let zero = ExponentialBackoff::with_ratio(Duration::ZERO, 3, 2, s(1)).unwrap();
+    assert_eq!(delays(zero, 3), [Duration::ZERO; 3]);
+    let mut rng = SeededRng::new(4);
+    assert_eq!(zero.full_jitter().delay(u32::MAX, &mut rng), Duration::ZERO);
 }
 
 #[test]
