@@ -84,7 +84,12 @@ pub trait RequestInterceptor<Req, E> {
     {
         async move {
             self.intercept(&mut request, &cx).await?;
-            response.respond(transport.send(request), cx).await
+            // The transport's future is made and awaited here rather than
+            // through `response.respond`: an async block keeps a future it
+            // is handed twice (as the captured value and as the one it
+            // awaits), and nesting `respond` would keep `request` twice.
+            let answer = transport.send(request).await?;
+            response.intercept(answer, &cx).await
         }
     }
 }
@@ -99,18 +104,27 @@ pub trait ResponseInterceptor<Resp, E> {
     /// attempt.
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E>;
 
-    /// The transport's future `send`, then this interceptor on its
-    /// response. `()` overrides it with `send` itself; see
+    /// `transport` sends `request`, then this interceptor sees the
+    /// response. `()` overrides it with the transport's future itself; see
     /// [`RequestInterceptor::attempt`]. Not meant to be overridden
     /// elsewhere.
+    ///
+    /// It takes the transport and the request, not the transport's future:
+    /// an async block keeps a future it is handed twice (as the captured
+    /// value and as the one it awaits), so the future is made inside.
     #[doc(hidden)]
-    fn respond<F>(&self, send: F, cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
+    fn respond<'a, T>(
+        &'a self,
+        transport: &'a T,
+        request: T::Request,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<Resp, E>>
     where
-        F: Future<Output = Result<Resp, E>>,
+        T: Transport<Response = Resp, Error = E>,
     {
         async move {
-            let response = send.await?;
-            self.intercept(response, &cx).await
+            let answer = transport.send(request).await?;
+            self.intercept(answer, &cx).await
         }
     }
 }
@@ -131,7 +145,7 @@ impl<Req, E> RequestInterceptor<Req, E> for () {
         T: Transport<Request = Req, Error = E>,
         O: ResponseInterceptor<T::Response, E>,
     {
-        response.respond(transport.send(request), cx)
+        response.respond(transport, request, cx)
     }
 }
 
@@ -140,11 +154,16 @@ impl<Resp, E> ResponseInterceptor<Resp, E> for () {
     async fn intercept(&self, response: Resp, _cx: &AttemptContext) -> Result<Resp, E> {
         Ok(response)
     }
-    fn respond<F>(&self, send: F, _cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
+    fn respond<'a, T>(
+        &'a self,
+        transport: &'a T,
+        request: T::Request,
+        _cx: AttemptContext,
+    ) -> impl Future<Output = Result<Resp, E>>
     where
-        F: Future<Output = Result<Resp, E>>,
+        T: Transport<Response = Resp, Error = E>,
     {
-        send
+        transport.send(request)
     }
 }
 
@@ -173,11 +192,16 @@ impl<Resp, E, I: ResponseInterceptor<Resp, E> + ?Sized> ResponseInterceptor<Resp
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
         (**self).intercept(response, cx).await
     }
-    fn respond<F>(&self, send: F, cx: AttemptContext) -> impl Future<Output = Result<Resp, E>>
+    fn respond<'a, T>(
+        &'a self,
+        transport: &'a T,
+        request: T::Request,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<Resp, E>>
     where
-        F: Future<Output = Result<Resp, E>>,
+        T: Transport<Response = Resp, Error = E>,
     {
-        (**self).respond(send, cx)
+        (**self).respond(transport, request, cx)
     }
 }
 
