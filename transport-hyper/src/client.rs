@@ -1,6 +1,7 @@
 //! [`Client`]: the reference's `axios_python.create({...})` in Rust.
 
 use core::fmt;
+use core::future::Future;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::Arc;
@@ -191,43 +192,48 @@ impl Client {
     }
 
     /// Sends a prepared request with the client's policy and pipeline.
-    pub async fn execute(&self, request: Request) -> Result<Response, CallError> {
-        let limits = self.inner.limits;
-        self.call(request, None, limits, None).await
+    pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response, CallError>> {
+        self.call(request, None, self.inner.limits, None)
     }
 
-    async fn call(
-        &self,
+    // Not an `async fn`, here and in `execute` and `RequestBuilder::send`:
+    // an `async fn`'s future keeps each argument twice (as captured and as
+    // the local it is moved into); an `async move` block uses them in place.
+    #[allow(clippy::manual_async_fn)]
+    fn call<'a>(
+        &'a self,
         request: Request,
         strategy: Option<Backoff>,
         limits: Limits,
-        retry_on: Option<&SharedRetryOn>,
-    ) -> Result<Response, CallError> {
-        let inner = &*self.inner;
-        let span = call_span(request.method(), request.uri());
-        let retry_on = retry_on.unwrap_or(&inner.retry_on);
-        let policy = Policy::new(strategy.unwrap_or(inner.strategy))
-            .with_limits(limits)
-            .retry_on(Shared(&**retry_on));
-        let pipeline = Pipeline {
-            request: RequestHooks(&inner.request_hooks),
-            response: ResponseHooks {
-                hooks: &inner.response_hooks,
-                error_for_status: inner.error_for_status,
-            },
-            middleware: (Trace, MiddlewareList(&inner.middleware)),
-        };
-        let mut rng = SeededRng::new(inner.seed.fetch_add(SEED_STEP, Ordering::Relaxed));
-        tenace::retry_with(
-            &inner.transport,
-            &inner.clock,
-            &policy,
-            &pipeline,
-            &mut rng,
-            request,
-        )
-        .instrument(span)
-        .await
+        retry_on: Option<&'a SharedRetryOn>,
+    ) -> impl Future<Output = Result<Response, CallError>> + 'a {
+        async move {
+            let inner = &*self.inner;
+            let span = call_span(request.method(), request.uri());
+            let retry_on = retry_on.unwrap_or(&inner.retry_on);
+            let policy = Policy::new(strategy.unwrap_or(inner.strategy))
+                .with_limits(limits)
+                .retry_on(Shared(&**retry_on));
+            let pipeline = Pipeline {
+                request: RequestHooks(&inner.request_hooks),
+                response: ResponseHooks {
+                    hooks: &inner.response_hooks,
+                    error_for_status: inner.error_for_status,
+                },
+                middleware: (Trace, MiddlewareList(&inner.middleware)),
+            };
+            let mut rng = SeededRng::new(inner.seed.fetch_add(SEED_STEP, Ordering::Relaxed));
+            tenace::retry_with(
+                &inner.transport,
+                &inner.clock,
+                &policy,
+                &pipeline,
+                &mut rng,
+                request,
+            )
+            .instrument(span)
+            .await
+        }
     }
 }
 
@@ -308,7 +314,7 @@ fn resolve(base: Option<&str>, url: &str) -> Result<Uri, Error> {
         }
         _ => {
             let uri = Uri::try_from(url).map_err(invalid)?;
-            if uri.scheme().is_none() || uri.host().is_none() {
+            if uri.scheme().is_none() || uri.authority().is_none() {
                 return Err(Error::InvalidUrl(Box::new(UrlError(
                     "a relative URL needs a base URL (ClientBuilder::base_url)",
                 ))));
@@ -633,7 +639,7 @@ impl ClientBuilder {
         }
         if let Some(base) = &self.base_url {
             let uri = Uri::try_from(base.as_str()).map_err(|e| Error::InvalidUrl(Box::new(e)))?;
-            if uri.scheme().is_none() || uri.host().is_none() {
+            if uri.scheme().is_none() || uri.authority().is_none() {
                 return Err(Error::InvalidUrl(Box::new(UrlError(
                     "the base URL needs a scheme and a host",
                 ))));
@@ -856,21 +862,17 @@ impl RequestBuilder {
     /// ([`reason`](tenace::RetryError::reason)), after how many attempts,
     /// and the last [`Error`] as its `source()`. A request that could not be
     /// built fails with [`StopReason::NotRetryable`] after 0 attempts.
-    pub async fn send(self) -> Result<Response, CallError> {
-        let Self {
-            client,
-            request,
-            strategy,
-            limits,
-            retry_on,
-        } = self;
-        match request {
-            Ok(request) => {
-                client
-                    .call(request, strategy, limits, retry_on.as_ref())
-                    .await
+    #[allow(clippy::manual_async_fn)]
+    pub fn send(self) -> impl Future<Output = Result<Response, CallError>> {
+        async move {
+            match self.request {
+                Ok(request) => {
+                    self.client
+                        .call(request, self.strategy, self.limits, self.retry_on.as_ref())
+                        .await
+                }
+                Err(e) => Err(RetryError::new(StopReason::NotRetryable, 0, Some(e))),
             }
-            Err(e) => Err(RetryError::new(StopReason::NotRetryable, 0, Some(e))),
         }
     }
 }

