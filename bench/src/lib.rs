@@ -25,6 +25,7 @@
 mod contenders;
 pub mod loopback;
 mod op;
+pub mod timer;
 
 pub use contenders::{
     BackonAsync, BackonBlocking, Direct, HandLoop, TenaceAsync, TenaceBlocking, TokioRetry2,

@@ -1,12 +1,15 @@
 //! Measures every contender in one process and prints one table: time per
 //! call on the success and fail-three paths with ratios to the floor and to
 //! tower, criterion's figures from the same run, callgrind instruction
-//! counts, heap allocations per call and future size; then the flash table
-//! and any other criterion results found.
+//! counts, heap allocations per call and future size; then future sizes for
+//! the same job on tokio's timer, the hyper clients' allocations (and, with
+//! `--callgrind`, instructions) per GET, the flash table and any other
+//! criterion results found.
 //!
 //! ```text
-//! report [--criterion DIR] [--flash FILE] [--callgrind] [--rounds N]
+//! report [--criterion DIR] [--flash FILE] [--callgrind] [--no-hyper] [--rounds N]
 //! report loop <contender> <success|fail3> <calls>   (what callgrind runs)
+//! report hyper-loop <bare|tenace> <calls>           (likewise, for the GETs)
 //! ```
 //!
 //! Timing: for each contender and path, the number of calls that takes
@@ -210,20 +213,52 @@ const CONTENDERS: usize = 8;
 
 /// Instructions per call of contender `index` on `path`, by callgrind.
 fn instructions(index: usize, path: &str) -> Option<f64> {
+    instructions_per_call(&["loop", &index.to_string(), path], 1_000, 11_000)
+}
+
+/// Instructions per call of this binary run with `args` and a call count,
+/// by callgrind: runs `small` and `large` calls, and divides the difference
+/// by `large - small`, so start-up is not counted. Every thread of the
+/// process is counted (for the hyper loop: the client and the server).
+fn instructions_per_call(args: &[&str], small: u64, large: u64) -> Option<f64> {
     let exe = std::env::current_exe().ok()?;
     let run = |calls: u64| -> Option<f64> {
         let out = Command::new("valgrind")
             .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
             .arg(&exe)
-            .args(["loop", &index.to_string(), path, &calls.to_string()])
+            .args(args)
+            .arg(calls.to_string())
             .output()
             .ok()?;
+        if !out.status.success() {
+            return None;
+        }
         let stderr = String::from_utf8_lossy(&out.stderr);
         let line = stderr.lines().find(|l| l.contains("Collected :"))?;
         line.rsplit(':').next()?.trim().parse().ok()
     };
-    let (small, large) = (run(1_000)?, run(11_000)?);
-    Some((large - small) / 10_000.0)
+    let (a, b) = (run(small)?, run(large)?);
+    #[allow(clippy::cast_precision_loss)] // call counts are small
+    Some((b - a) / (large - small) as f64)
+}
+
+/// `report hyper-loop <bare|tenace> <calls>`: GETs on loopback through one
+/// client, after 20 that warm its pool (what callgrind runs).
+fn hyper_loop(client: &str, calls: u64) -> ExitCode {
+    let Ok(lb) = tenace_bench::loopback::Loopback::new() else {
+        return ExitCode::FAILURE;
+    };
+    let once = match client {
+        "bare" => tenace_bench::loopback::Loopback::bare_once,
+        "tenace" => tenace_bench::loopback::Loopback::tenace_once,
+        _ => return ExitCode::FAILURE,
+    };
+    for _ in 0..20 + calls {
+        if black_box(once(&lb)).is_none() {
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// The median point estimate of criterion's `group/name`, in ns.
@@ -371,10 +406,53 @@ fn table(rows: &[Row], o: &Options) -> String {
     s
 }
 
+/// Future sizes for the same job on tokio's timer (`tenace_bench::timer`):
+/// every contender holds a real `tokio::time::Sleep` and draws jitter, with
+/// and without a per-attempt timeout.
+fn timer_sizes() -> String {
+    use tenace_bench::timer::{Job, calls, run_on_paused_tokio, tenace_policy};
+    let mut s = String::new();
+    let sizes = run_on_paused_tokio(async || {
+        let flaky = tenace_bench::Flaky::new();
+        let clock = tenace_hyper::TokioClock::new();
+        [Job::Backoff, Job::BackoffAndTimeout].map(|job| {
+            let policy = tenace_policy(job);
+            let mut rng = tenace::SeededRng::new(1);
+            calls(job, &flaky, &clock, &policy, &mut rng)
+                .into_iter()
+                .map(|c| (c.name, c.size))
+                .collect::<Vec<_>>()
+        })
+    });
+    let _ = writeln!(
+        s,
+        "\nFuture size (x86_64) on tokio's timer, exponential backoff with jitter, 3 retries; \
+         then the same with a 1 s timeout on every attempt (tenace: its policy; tower: a \
+         `Timeout` layer under `Retry`; backon, tokio-retry2: `tokio::time::timeout` around \
+         the operation):\n"
+    );
+    let _ = writeln!(
+        s,
+        "| contender | backoff B | × tenace | backoff + attempt timeout B | × tenace |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    let [plain, timed] = &sizes;
+    let tenace = |v: &[(&str, usize)]| v.first().map(|&(_, b)| b as f64);
+    for ((name, a), (_, b)) in plain.iter().zip(timed) {
+        let _ = writeln!(
+            s,
+            "| {name} | {a} | {} | {b} | {} |",
+            ratio(Some(*a as f64), tenace(plain)),
+            ratio(Some(*b as f64), tenace(timed)),
+        );
+    }
+    s
+}
+
 /// Heap allocations per GET on loopback (client side: the clients' runtime
 /// runs on this thread, the server on another), bare hyper-util against
 /// tenace-hyper's `Client`.
-fn hyper_allocations() -> String {
+fn hyper_allocations(callgrind: bool) -> String {
     let mut s = String::new();
     let lb = match tenace_bench::loopback::Loopback::new() {
         Ok(lb) => lb,
@@ -394,6 +472,7 @@ fn hyper_allocations() -> String {
     let as_u32 = |v: Option<usize>| v.and_then(|n| u32::try_from(n).ok());
     let bare = allocations_per_call(200, || as_u32(lb.bare_once()));
     let tenace = allocations_per_call(200, || as_u32(lb.tenace_once()));
+    drop(lb);
     let _ = writeln!(
         s,
         "\nHeap allocations per GET on loopback, client side, pooled connection (200 calls):\n"
@@ -406,6 +485,24 @@ fn hyper_allocations() -> String {
         "| tenace-hyper Client (default policy) | {tenace:.2} | {:+.2} |",
         tenace - bare
     );
+    if callgrind {
+        // 200 and 1 200 GETs: about 10 s each under valgrind.
+        let per_get = |client: &str| instructions_per_call(&["hyper-loop", client], 200, 1_200);
+        match (per_get("bare"), per_get("tenace")) {
+            (Some(bare), Some(tenace)) => {
+                let _ = writeln!(
+                    s,
+                    "\nInstructions per GET on loopback (callgrind, client and server threads, \
+                     1 000 GETs): bare hyper-util {bare:.0}, tenace-hyper {tenace:.0}; \
+                     throughput bound by instructions: tenace ÷ bare = {:.3}×.",
+                    bare / tenace
+                );
+            }
+            _ => {
+                let _ = writeln!(s, "\n(no instruction counts for the hyper clients)");
+            }
+        }
+    }
     s
 }
 
@@ -493,6 +590,15 @@ fn human_ns(v: f64) -> String {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("hyper-loop") {
+        return match (args.get(1), args.get(2).and_then(|a| a.parse().ok())) {
+            (Some(client), Some(calls)) => hyper_loop(client, calls),
+            _ => {
+                eprintln!("usage: report hyper-loop <bare|tenace> <calls>");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.first().map(String::as_str) == Some("loop") {
         let parsed = (
             args.get(1).and_then(|a| a.parse::<usize>().ok()),
@@ -534,8 +640,9 @@ fn main() -> ExitCode {
         .filter_map(|i| for_contender!(i, measure(&o, i)))
         .collect();
     println!("{}", table(&rows, &o));
+    print!("{}", timer_sizes());
     if o.hyper {
-        print!("{}", hyper_allocations());
+        print!("{}", hyper_allocations(o.callgrind));
     }
     if let Some(flash) = &o.flash {
         match std::fs::read_to_string(flash) {
