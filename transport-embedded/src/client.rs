@@ -10,6 +10,7 @@
 
 use core::cell::Cell;
 use core::fmt;
+use core::future::Future;
 use core::time::Duration;
 
 use heapless::{String, Vec};
@@ -637,35 +638,44 @@ where
     /// attempts, with the last attempt's [`Error`]. A URL longer than the
     /// client's capacity fails before any attempt
     /// (`attempts() == 0`, `Error::Request(RequestError::UrlTooLong)`).
-    pub async fn send<'b>(self, buffer: &'b mut [u8]) -> Result<Response<'b>, RetryError<Error>> {
-        let client = self.client;
-        let url = match join_url::<URL>(client.base_url, self.path) {
-            Ok(url) => url,
-            Err(e) => {
-                return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
-            }
-        };
-        let request = Request {
-            method: self.method,
-            url: &url,
-            default_headers: &client.default_headers,
-            headers: self.headers,
-            body: self.body,
-            retry_safe: self.retry_safe,
-            error_for_status: self.error_for_status,
-        };
-        let transport = Buffered::new(&client.network, buffer);
-        let mut rng = client.call_rng();
-        let head = tenace::retry_with(
-            &transport,
-            client.network.clock(),
-            &self.policy,
-            &client.pipeline,
-            &mut rng,
-            request,
-        )
-        .await?;
-        Ok(transport.into_response(head))
+    // Not an `async fn`: its future would keep `self` and `buffer` twice
+    // (the arguments and the locals they are moved into); an `async move`
+    // block uses them in place.
+    #[allow(clippy::manual_async_fn)]
+    pub fn send<'b>(
+        self,
+        buffer: &'b mut [u8],
+    ) -> impl Future<Output = Result<Response<'b>, RetryError<Error>>> {
+        async move {
+            let client = self.client;
+            let url = match join_url::<URL>(client.base_url, self.path) {
+                Ok(url) => url,
+                Err(e) => {
+                    return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
+                }
+            };
+            let request = Request {
+                method: self.method,
+                url: &url,
+                default_headers: &client.default_headers,
+                headers: self.headers,
+                body: self.body,
+                retry_safe: self.retry_safe,
+                error_for_status: self.error_for_status,
+            };
+            let transport = Buffered::new(&client.network, buffer);
+            let mut rng = client.call_rng();
+            let head = tenace::retry_with(
+                &transport,
+                client.network.clock(),
+                &self.policy,
+                &client.pipeline,
+                &mut rng,
+                request,
+            )
+            .await?;
+            Ok(transport.into_response(head))
+        }
     }
 }
 
