@@ -1,7 +1,8 @@
-//! A hyper server on loopback and two clients of it: a bare hyper-util
-//! client (the baseline) and tenace-hyper's `Client` (default policy, the
-//! first attempt succeeds). Both do the same work per call: build a GET from
-//! a URL, send it, read the whole body.
+//! A hyper server on loopback and three clients of it: a bare hyper-util
+//! client (the baseline), tenace-hyper's `Client` (default policy, the
+//! first attempt succeeds) and reqwest with reqwest-retry's middleware
+//! (exponential backoff, 3 retries). All do the same work per call: build a
+//! GET from a URL, send it, read the whole body.
 
 use core::convert::Infallible;
 
@@ -21,6 +22,7 @@ pub struct Loopback {
     url: String,
     bare: Bare<HttpConnector, Full<Bytes>>,
     client: tenace_hyper::Client,
+    reqwest: reqwest_middleware::ClientWithMiddleware,
 }
 
 /// Starts a hyper server answering `hello, world` on its own thread and
@@ -66,17 +68,30 @@ impl Loopback {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (bare, client) = runtime.block_on(async {
+        let (bare, client, reqwest) = runtime.block_on(async {
             let mut http = HttpConnector::new();
             http.set_nodelay(true);
             let bare = Bare::builder(TokioExecutor::new()).build(http);
-            tenace_hyper::Client::new().map(|c| (bare, c))
+            let reqwest = reqwest::Client::builder()
+                .no_proxy()
+                .tcp_nodelay(true)
+                .build()?;
+            let policy =
+                reqwest_retry::policies::ExponentialBackoff::builder().build_with_max_retries(3);
+            let reqwest = reqwest_middleware::ClientBuilder::new(reqwest)
+                .with(reqwest_retry::RetryTransientMiddleware::new_with_policy(
+                    policy,
+                ))
+                .build();
+            let client = tenace_hyper::Client::new()?;
+            Ok::<_, Box<dyn core::error::Error>>((bare, client, reqwest))
         })?;
         Ok(Self {
             runtime,
             url,
             bare,
             client,
+            reqwest,
         })
     }
 
@@ -99,6 +114,18 @@ impl Loopback {
         self.runtime.block_on(async {
             let response = self.client.get(&self.url).send().await.ok()?;
             Some(response.bytes().len())
+        })
+    }
+}
+
+impl Loopback {
+    /// One GET through reqwest with reqwest-retry: the body's length, or
+    /// `None` on an error.
+    pub fn reqwest_once(&self) -> Option<usize> {
+        self.runtime.block_on(async {
+            let response = self.reqwest.get(self.url.as_str()).send().await.ok()?;
+            let body = response.bytes().await.ok()?;
+            Some(body.len())
         })
     }
 }

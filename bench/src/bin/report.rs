@@ -9,7 +9,7 @@
 //! ```text
 //! report [--criterion DIR] [--flash FILE] [--callgrind] [--no-hyper] [--rounds N]
 //! report loop <contender> <success|fail3> <calls>   (what callgrind runs)
-//! report hyper-loop <bare|tenace> <calls>           (likewise, for the GETs)
+//! report hyper-loop <bare|tenace|reqwest> <calls>           (likewise, for the GETs)
 //! ```
 //!
 //! Timing: for each contender and path, the number of calls that takes
@@ -242,7 +242,7 @@ fn instructions_per_call(args: &[&str], small: u64, large: u64) -> Option<f64> {
     Some((b - a) / (large - small) as f64)
 }
 
-/// `report hyper-loop <bare|tenace> <calls>`: GETs on loopback through one
+/// `report hyper-loop <bare|tenace|reqwest> <calls>`: GETs on loopback through one
 /// client, after 20 that warm its pool (what callgrind runs).
 fn hyper_loop(client: &str, calls: u64) -> ExitCode {
     let Ok(lb) = tenace_bench::loopback::Loopback::new() else {
@@ -251,6 +251,7 @@ fn hyper_loop(client: &str, calls: u64) -> ExitCode {
     let once = match client {
         "bare" => tenace_bench::loopback::Loopback::bare_once,
         "tenace" => tenace_bench::loopback::Loopback::tenace_once,
+        "reqwest" => tenace_bench::loopback::Loopback::reqwest_once,
         _ => return ExitCode::FAILURE,
     };
     for _ in 0..20 + calls {
@@ -463,15 +464,16 @@ fn hyper_allocations(callgrind: bool) -> String {
     };
     // Warm the connection pools, so a call reuses a connection.
     for _ in 0..50 {
-        black_box((lb.bare_once(), lb.tenace_once()));
+        black_box((lb.bare_once(), lb.tenace_once(), lb.reqwest_once()));
     }
-    if lb.bare_once().is_none() || lb.tenace_once().is_none() {
+    if lb.bare_once().is_none() || lb.tenace_once().is_none() || lb.reqwest_once().is_none() {
         let _ = writeln!(s, "\n(no hyper figures: a loopback GET failed)");
         return s;
     }
     let as_u32 = |v: Option<usize>| v.and_then(|n| u32::try_from(n).ok());
     let bare = allocations_per_call(200, || as_u32(lb.bare_once()));
     let tenace = allocations_per_call(200, || as_u32(lb.tenace_once()));
+    let reqwest = allocations_per_call(200, || as_u32(lb.reqwest_once()));
     drop(lb);
     let _ = writeln!(
         s,
@@ -485,17 +487,23 @@ fn hyper_allocations(callgrind: bool) -> String {
         "| tenace-hyper Client (default policy) | {tenace:.2} | {:+.2} |",
         tenace - bare
     );
+    let _ = writeln!(
+        s,
+        "| reqwest + reqwest-retry (3 retries) | {reqwest:.2} | — |"
+    );
     if callgrind {
         // 200 and 1 200 GETs: about 10 s each under valgrind.
         let per_get = |client: &str| instructions_per_call(&["hyper-loop", client], 200, 1_200);
-        match (per_get("bare"), per_get("tenace")) {
-            (Some(bare), Some(tenace)) => {
+        match (per_get("bare"), per_get("tenace"), per_get("reqwest")) {
+            (Some(bare), Some(tenace), Some(reqwest)) => {
                 let _ = writeln!(
                     s,
                     "\nInstructions per GET on loopback (callgrind, client and server threads, \
-                     1 000 GETs): bare hyper-util {bare:.0}, tenace-hyper {tenace:.0}; \
-                     throughput bound by instructions: tenace ÷ bare = {:.3}×.",
-                    bare / tenace
+                     1 000 GETs): bare hyper-util {bare:.0}, tenace-hyper {tenace:.0}, reqwest + \
+                     reqwest-retry {reqwest:.0}. Throughput bound by instructions, tenace ÷ bare = \
+                     {:.3}×, tenace ÷ reqwest + reqwest-retry = {:.3}×.",
+                    bare / tenace,
+                    reqwest / tenace
                 );
             }
             _ => {
@@ -594,7 +602,7 @@ fn main() -> ExitCode {
         return match (args.get(1), args.get(2).and_then(|a| a.parse().ok())) {
             (Some(client), Some(calls)) => hyper_loop(client, calls),
             _ => {
-                eprintln!("usage: report hyper-loop <bare|tenace> <calls>");
+                eprintln!("usage: report hyper-loop <bare|tenace|reqwest> <calls>");
                 ExitCode::FAILURE
             }
         };
