@@ -214,7 +214,7 @@ impl Contender for TenaceBlocking {
 
 /// backon's exponential backoff, configured as tenace's: 1 ms, ×2, capped
 /// at 1 s, three retries, no jitter.
-fn backon_builder() -> ExponentialBuilder {
+pub(crate) fn backon_builder() -> ExponentialBuilder {
     ExponentialBuilder::new()
         .with_min_delay(Duration::from_millis(1))
         .with_max_delay(Duration::from_secs(1))
@@ -328,7 +328,7 @@ impl Contender for BackonBlocking {
 
 /// [`Flaky`] as a tower service.
 #[derive(Debug, Clone, Copy)]
-struct FlakyService<'a>(&'a Flaky);
+pub(crate) struct FlakyService<'a>(pub(crate) &'a Flaky);
 
 impl Service<()> for FlakyService<'_> {
     type Response = u32;

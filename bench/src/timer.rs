@@ -21,6 +21,7 @@ use tower::retry::backoff::{Backoff, ExponentialBackoffMaker, MakeBackoff};
 use tower::util::rng::HasherRng;
 
 use crate::MAX_RETRIES;
+use crate::contenders::FlakyService;
 use crate::op::{Flaky, FlakyTransport, OpError};
 
 /// tenace's policy for `job`: 1 ms, ×2, capped at 1 s, full jitter, three
@@ -37,14 +38,9 @@ pub fn tenace_policy(job: Job) -> Policy<ExponentialBackoff> {
     }
 }
 
-/// backon's builder for this job.
+/// backon's builder for this job: the main comparison's, with jitter.
 fn backon_builder() -> ExponentialBuilder {
-    ExponentialBuilder::new()
-        .with_min_delay(Duration::from_millis(1))
-        .with_max_delay(Duration::from_secs(1))
-        .with_factor(2.0)
-        .with_max_times(MAX_RETRIES as usize)
-        .with_jitter()
+    crate::contenders::backon_builder().with_jitter()
 }
 
 /// A tower policy holding tower's own exponential backoff (jitter 1.0:
@@ -86,25 +82,6 @@ impl<E> tower::retry::Policy<(), u32, E> for TowerBackoffPolicy {
     }
     fn clone_request(&mut self, _req: &()) -> Option<()> {
         Some(())
-    }
-}
-
-/// [`Flaky`] as a tower service.
-#[derive(Debug, Clone, Copy)]
-struct FlakyService<'a>(&'a Flaky);
-
-impl tower::Service<()> for FlakyService<'_> {
-    type Response = u32;
-    type Error = OpError;
-    type Future = core::future::Ready<Result<u32, OpError>>;
-    fn poll_ready(
-        &mut self,
-        _cx: &mut core::task::Context<'_>,
-    ) -> core::task::Poll<Result<(), OpError>> {
-        core::task::Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, _request: ()) -> Self::Future {
-        core::future::ready(self.0.call())
     }
 }
 

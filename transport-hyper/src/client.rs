@@ -213,7 +213,7 @@ impl Client {
             let retry_on = retry_on.unwrap_or(&inner.retry_on);
             let policy = Policy::new(strategy.unwrap_or(inner.strategy))
                 .with_limits(limits)
-                .retry_on(Shared(&**retry_on));
+                .retry_on(BorrowedRetryOn(&**retry_on));
             let pipeline = Pipeline {
                 request: RequestHooks(&inner.request_hooks),
                 response: ResponseHooks {
@@ -251,10 +251,10 @@ pub(crate) fn fresh_seed() -> u64 {
     nanos ^ n.wrapping_mul(SEED_STEP).rotate_left(29) ^ u64::from(std::process::id()) << 32
 }
 
-/// A shared predicate, borrowed for one call.
-struct Shared<'a>(&'a (dyn RetryOn<Error> + Send + Sync));
+/// A shared predicate, borrowed for one call (also by the tower layer).
+pub(crate) struct BorrowedRetryOn<'a>(pub(crate) &'a (dyn RetryOn<Error> + Send + Sync));
 
-impl RetryOn<Error> for Shared<'_> {
+impl RetryOn<Error> for BorrowedRetryOn<'_> {
     fn retry_on(&self, error: &Error) -> bool {
         self.0.retry_on(error)
     }

@@ -55,6 +55,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument as _;
 
+use crate::client::BorrowedRetryOn;
 use crate::clock::TokioClock;
 use crate::error::{BoxError, CallError, Error, classify_boxed};
 use crate::interceptor::BoxFuture;
@@ -211,7 +212,7 @@ where
             let span = call_span(request.method(), request.uri());
             let policy = Policy::new(shared.strategy)
                 .with_limits(shared.limits)
-                .retry_on(SharedRef(&*shared.retry_on));
+                .retry_on(BorrowedRetryOn(&*shared.retry_on));
             let pipeline = Pipeline::new().middleware(Trace);
             let mut rng = SeededRng::new(
                 shared
@@ -229,14 +230,6 @@ where
             .instrument(span)
             .await
         })
-    }
-}
-
-struct SharedRef<'a>(&'a (dyn RetryOn<Error> + Send + Sync));
-
-impl RetryOn<Error> for SharedRef<'_> {
-    fn retry_on(&self, error: &Error) -> bool {
-        self.0.retry_on(error)
     }
 }
 
