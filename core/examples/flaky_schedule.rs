@@ -57,10 +57,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     match reply {
-        Ok(body) => println!(
-            "attempt {} succeeded at {} ms: {body}",
-            flaky.calls(),
-            clock.now().as_duration().as_millis()
+        Ok(done) => println!(
+            "attempt {} succeeded at {} ms after {} ms of backoff: {}",
+            done.attempts,
+            clock.now().as_duration().as_millis(),
+            done.slept.as_millis(),
+            done.value
         ),
         Err(e) => println!("gave up: {e}"),
     }

@@ -62,10 +62,10 @@
 //!
 //! let breaker = CircuitBreaker::new(
 //!     BreakerConfig::new()
-//!         .window(10)
-//!         .min_calls(2)
-//!         .failure_percent(50)
-//!         .break_duration(Duration::from_secs(30)),
+//!         .with_window(10)
+//!         .with_min_calls(2)
+//!         .with_failure_percent(50)
+//!         .with_break_duration(Duration::from_secs(30)),
 //! )?;
 //! let clock = MockClock::new();
 //! let transport = ScriptedTransport::<_, u16, 3>::new([
@@ -89,7 +89,6 @@ use core::time::Duration;
 
 use portable_atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::budget::signals_trouble;
 use crate::error::{ConfigError, ConfigProblem, FailureKind, StopReason};
 use crate::middleware::{CallOutcome, CallResult, Middleware};
 use crate::strategy::check_duration;
@@ -156,7 +155,7 @@ impl BreakerConfig {
 
     /// How many recent calls are judged, 1 to [`MAX_WINDOW`].
     #[must_use]
-    pub const fn window(mut self, calls: u32) -> Self {
+    pub const fn with_window(mut self, calls: u32) -> Self {
         self.window = calls;
         self
     }
@@ -164,7 +163,7 @@ impl BreakerConfig {
     /// How many calls the window must hold before it can open the
     /// circuit, 1 to `window`.
     #[must_use]
-    pub const fn min_calls(mut self, calls: u32) -> Self {
+    pub const fn with_min_calls(mut self, calls: u32) -> Self {
         self.min_calls = calls;
         self
     }
@@ -172,7 +171,7 @@ impl BreakerConfig {
     /// The share of failures in the window, in percent (1 to 100), at or
     /// above which the circuit opens.
     #[must_use]
-    pub const fn failure_percent(mut self, percent: u32) -> Self {
+    pub const fn with_failure_percent(mut self, percent: u32) -> Self {
         self.failure_percent = percent;
         self
     }
@@ -180,28 +179,28 @@ impl BreakerConfig {
     /// How long the circuit stays open before a probe is let through; also
     /// how long a probe may stay silent before another is let through.
     #[must_use]
-    pub const fn break_duration(mut self, duration: Duration) -> Self {
+    pub const fn with_break_duration(mut self, duration: Duration) -> Self {
         self.break_duration = duration;
         self
     }
 
     /// The window, in calls.
-    pub const fn get_window(&self) -> u32 {
+    pub const fn window(&self) -> u32 {
         self.window
     }
 
     /// The minimum number of calls in the window before it can open.
-    pub const fn get_min_calls(&self) -> u32 {
+    pub const fn min_calls(&self) -> u32 {
         self.min_calls
     }
 
     /// The failure share that opens the circuit, in percent.
-    pub const fn get_failure_percent(&self) -> u32 {
+    pub const fn failure_percent(&self) -> u32 {
         self.failure_percent
     }
 
     /// The break: how long the circuit stays open.
-    pub const fn get_break_duration(&self) -> Duration {
+    pub const fn break_duration(&self) -> Duration {
         self.break_duration
     }
 
@@ -567,7 +566,7 @@ const fn judge(result: CallResult) -> Option<bool> {
     match result {
         CallResult::Success => Some(false),
         CallResult::Failed(_, Some(FailureKind::Other)) => None,
-        CallResult::Failed(_, Some(kind)) => Some(signals_trouble(kind)),
+        CallResult::Failed(_, Some(kind)) => Some(kind.is_transient()),
         CallResult::Failed(_, None) | CallResult::Cancelled => None,
     }
 }

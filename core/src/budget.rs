@@ -75,20 +75,9 @@
 
 use portable_atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::error::{ConfigError, ConfigProblem, FailureKind};
+use crate::error::{ConfigError, ConfigProblem};
 use crate::middleware::{AttemptOutcome, Middleware, RetryEvent};
 use crate::time::Instant;
-
-/// Whether a failed attempt says the server (or the way to it) is in
-/// trouble: a network failure, 408, 429, or a 5xx other than 501 and 505.
-/// The retry budget charges these; the circuit breaker counts them.
-pub(crate) const fn signals_trouble(kind: FailureKind) -> bool {
-    match kind {
-        FailureKind::Connect | FailureKind::Timeout | FailureKind::Io => true,
-        FailureKind::Status(status) => crate::http::is_retryable_status(status),
-        _ => false,
-    }
-}
 
 /// A token bucket that vetoes retries while too many attempts fail (gRPC
 /// retry throttling); see the [module docs](crate::budget) for the rule.
@@ -213,7 +202,7 @@ impl RetryBudget {
     pub fn record(&self, outcome: AttemptOutcome) {
         match outcome {
             AttemptOutcome::Success => self.record_success(),
-            AttemptOutcome::Failure(kind) if signals_trouble(kind) => self.record_failure(),
+            AttemptOutcome::Failure(kind) if kind.is_transient() => self.record_failure(),
             AttemptOutcome::Failure(_) => {}
         }
     }
@@ -272,6 +261,8 @@ const fn gcd(mut a: u32, mut b: u32) -> u32 {
 mod tests {
     use core::time::Duration;
     use std::sync::{Arc, Barrier};
+
+    use crate::FailureKind;
     use std::vec::Vec;
 
     use super::*;
@@ -575,7 +566,7 @@ mod tests {
         // 4 tokens: the failure takes one (3 left, not more than 5): refused.
         assert_eq!(run().unwrap_err().reason(), StopReason::Budget);
         // The scripted success refunds a quarter.
-        assert_eq!(run().ok(), Some(200));
+        assert_eq!(run().ok().map(|r| r.value), Some(200));
         assert_eq!(b.scaled_tokens(), 13);
     }
 

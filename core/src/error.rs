@@ -36,7 +36,7 @@ impl FailureKind {
     /// of the request was sent ([`FailureKind::Connect`]).
     ///
     /// A failure that may have reached the server is retried only for
-    /// idempotent requests (see [`Transport::is_idempotent`](crate::Transport::is_idempotent)).
+    /// requests that may be replayed (see [`Replay`](crate::Replay)).
     pub const fn may_have_reached_server(self) -> bool {
         !matches!(self, Self::Connect)
     }
@@ -50,11 +50,21 @@ impl FailureKind {
 
     /// `true` for a transient HTTP status: 408, 429, and 5xx except 501 and
     /// 505 (see [`http::is_retryable_status`](crate::http::is_retryable_status)).
-    pub fn is_transient_status(self) -> bool {
+    pub const fn is_transient_status(self) -> bool {
         match self {
             Self::Status(s) => crate::http::is_retryable_status(s),
             _ => false,
         }
+    }
+
+    /// `true` for a failure that says the server, or the way to it, is in
+    /// trouble: a network failure ([`is_network`](Self::is_network)) or a
+    /// transient status ([`is_transient_status`](Self::is_transient_status)).
+    /// What [`TransientErrors`](crate::TransientErrors) retries, what a
+    /// [`RetryBudget`](crate::RetryBudget) charges and what a
+    /// [`CircuitBreaker`](crate::CircuitBreaker) counts as a failure.
+    pub const fn is_transient(self) -> bool {
+        self.is_network() || self.is_transient_status()
     }
 
     /// A short lowercase name, for logs and metrics labels.

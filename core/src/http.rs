@@ -47,6 +47,11 @@ pub fn is_idempotent_method(method: &str) -> bool {
     )
 }
 
+/// The `Idempotency-Key` request header, lower case as HTTP/2 and `http`
+/// spell field names. A request that carries it is safe to replay (see
+/// [`Replay::of`](crate::Replay::of)): the server applies a key once.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// Whether a response with this status code is worth retrying.
 ///
 /// `true` for:

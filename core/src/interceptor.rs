@@ -11,10 +11,7 @@
 //! `(add_trace_id, auth)`. `()` is the empty chain.
 #![allow(async_fn_in_trait)]
 
-use core::future::Future;
 use core::time::Duration;
-
-use crate::transport::Transport;
 
 /// Where an attempt stands, passed to interceptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,160 +52,44 @@ impl AttemptContext {
 /// }
 /// ```
 pub trait RequestInterceptor<Req, E> {
-    /// `true` only for interceptors that do nothing (`()` and tuples or
-    /// references of them): the drivers then skip building the attempt's
-    /// context and the interceptor futures. Never set it on an interceptor
-    /// that does something.
-    #[doc(hidden)]
-    const IS_NOOP: bool = false;
-
     /// Edits this attempt's copy of the request.
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E>;
-
-    /// One attempt: this interceptor on `request`, `transport`, then
-    /// `response`. What the async driver awaits; `()` overrides it with the
-    /// transport's future alone (no wrapper state), so a call without
-    /// interceptors carries no interceptor state at all. Not meant to be
-    /// overridden elsewhere.
-    #[doc(hidden)]
-    fn attempt<'a, T, O>(
-        &'a self,
-        transport: &'a T,
-        response: &'a O,
-        mut request: Req,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, E>>
-    where
-        T: Transport<Request = Req, Error = E>,
-        O: ResponseInterceptor<T::Response, E>,
-    {
-        async move {
-            self.intercept(&mut request, &cx).await?;
-            // The transport's future is made and awaited here rather than
-            // through `response.respond`: an async block keeps a future it
-            // is handed twice (as the captured value and as the one it
-            // awaits), and nesting `respond` would keep `request` twice.
-            let answer = transport.send(request).await?;
-            response.intercept(answer, &cx).await
-        }
-    }
 }
 
 /// Sees each response; may replace it or turn it into an error.
 pub trait ResponseInterceptor<Resp, E> {
-    /// As [`RequestInterceptor::IS_NOOP`].
-    #[doc(hidden)]
-    const IS_NOOP: bool = false;
-
     /// Returns the response to pass on, or an error to treat as a failed
     /// attempt.
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E>;
-
-    /// `transport` sends `request`, then this interceptor sees the
-    /// response. `()` overrides it with the transport's future itself; see
-    /// [`RequestInterceptor::attempt`]. Not meant to be overridden
-    /// elsewhere.
-    ///
-    /// It takes the transport and the request, not the transport's future:
-    /// an async block keeps a future it is handed twice (as the captured
-    /// value and as the one it awaits), so the future is made inside.
-    #[doc(hidden)]
-    fn respond<'a, T>(
-        &'a self,
-        transport: &'a T,
-        request: T::Request,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<Resp, E>>
-    where
-        T: Transport<Response = Resp, Error = E>,
-    {
-        async move {
-            let answer = transport.send(request).await?;
-            self.intercept(answer, &cx).await
-        }
-    }
 }
 
 impl<Req, E> RequestInterceptor<Req, E> for () {
-    const IS_NOOP: bool = true;
     async fn intercept(&self, _request: &mut Req, _cx: &AttemptContext) -> Result<(), E> {
         Ok(())
-    }
-    fn attempt<'a, T, O>(
-        &'a self,
-        transport: &'a T,
-        response: &'a O,
-        request: Req,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, E>>
-    where
-        T: Transport<Request = Req, Error = E>,
-        O: ResponseInterceptor<T::Response, E>,
-    {
-        response.respond(transport, request, cx)
     }
 }
 
 impl<Resp, E> ResponseInterceptor<Resp, E> for () {
-    const IS_NOOP: bool = true;
     async fn intercept(&self, response: Resp, _cx: &AttemptContext) -> Result<Resp, E> {
         Ok(response)
-    }
-    fn respond<'a, T>(
-        &'a self,
-        transport: &'a T,
-        request: T::Request,
-        _cx: AttemptContext,
-    ) -> impl Future<Output = Result<Resp, E>>
-    where
-        T: Transport<Response = Resp, Error = E>,
-    {
-        transport.send(request)
     }
 }
 
 impl<Req, E, I: RequestInterceptor<Req, E> + ?Sized> RequestInterceptor<Req, E> for &I {
-    const IS_NOOP: bool = I::IS_NOOP;
     async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E> {
         (**self).intercept(request, cx).await
-    }
-    fn attempt<'a, T, O>(
-        &'a self,
-        transport: &'a T,
-        response: &'a O,
-        request: Req,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, E>>
-    where
-        T: Transport<Request = Req, Error = E>,
-        O: ResponseInterceptor<T::Response, E>,
-    {
-        (**self).attempt(transport, response, request, cx)
     }
 }
 
 impl<Resp, E, I: ResponseInterceptor<Resp, E> + ?Sized> ResponseInterceptor<Resp, E> for &I {
-    const IS_NOOP: bool = I::IS_NOOP;
     async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
         (**self).intercept(response, cx).await
-    }
-    fn respond<'a, T>(
-        &'a self,
-        transport: &'a T,
-        request: T::Request,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<Resp, E>>
-    where
-        T: Transport<Response = Resp, Error = E>,
-    {
-        (**self).respond(transport, request, cx)
     }
 }
 
 macro_rules! tuple_interceptors {
     ($($name:ident),+) => {
         impl<Req, E, $($name: RequestInterceptor<Req, E>),+> RequestInterceptor<Req, E> for ($($name,)+) {
-            const IS_NOOP: bool = $($name::IS_NOOP)&&+;
             #[allow(non_snake_case)]
             async fn intercept(&self, request: &mut Req, cx: &AttemptContext) -> Result<(), E> {
                 let ($($name,)+) = self;
@@ -217,7 +98,6 @@ macro_rules! tuple_interceptors {
             }
         }
         impl<Resp, E, $($name: ResponseInterceptor<Resp, E>),+> ResponseInterceptor<Resp, E> for ($($name,)+) {
-            const IS_NOOP: bool = $($name::IS_NOOP)&&+;
             #[allow(non_snake_case)]
             async fn intercept(&self, response: Resp, cx: &AttemptContext) -> Result<Resp, E> {
                 let ($($name,)+) = self;

@@ -7,6 +7,9 @@
 #[cfg(test)]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 #[macro_use]
 mod fmt;
 
@@ -20,6 +23,7 @@ mod machine;
 pub mod metrics;
 mod middleware;
 mod policy;
+mod replay;
 mod rng;
 pub mod strategy;
 #[cfg(feature = "testing")]
@@ -35,12 +39,13 @@ pub use interceptor::{
     AttemptContext, MapRequest, MapResponse, RequestInterceptor, ResponseInterceptor, map_request,
     map_response,
 };
-pub use machine::{Decision, Failure, RetryMachine};
+pub use machine::{CallId, Decision, Failure, Retried, RetryMachine};
 pub use metrics::{Metered, Metrics, MetricsSnapshot};
 pub use middleware::{
     AttemptOutcome, CallOutcome, CallResult, Middleware, OnRetry, RetryEvent, on_retry,
 };
-pub use policy::{Kinds, Limits, NetworkErrors, Never, Policy, RetryOn, TransientErrors};
+pub use policy::{Kinds, Limits, NetworkErrors, Never, Or, Policy, RetryOn, TransientErrors};
+pub use replay::Replay;
 pub use rng::SeededRng;
 pub use strategy::{
     Backoff, DecorrelatedJitter, ExponentialBackoff, FixedDelay, Jitter, JitterBackoff,

@@ -1,33 +1,44 @@
 //! The sans-IO retry machine: outcomes and the time in, decisions out.
 //!
-//! It performs no I/O, reads no clock and holds no future, so the same
-//! decisions drive the async driver, the blocking driver, a hand-written
-//! loop on a bare-metal super-loop, and unit tests that feed it instants.
+//! It performs no I/O, reads no clock and holds no future, and it makes
+//! every decision of a call: whether the middleware (a circuit breaker)
+//! admits it, how long each attempt may take, whether a failure is retried
+//! (predicate, idempotency, `max_retries`, deadline, the middleware's veto
+//! such as a retry budget) and after how long (strategy and the server's
+//! `Retry-After`). It also tells the middleware every attempt's outcome and
+//! how the call ended, including a call dropped half-way. The async driver,
+//! the blocking driver and a hand-written loop on a bare-metal super-loop
+//! all drive this one machine, so they cannot disagree.
 //!
 //! ```
 //! # use core::time::Duration;
-//! use tenace::{Decision, Failure, FailureKind, FixedDelay, Instant, Limits, RetryMachine, SeededRng, StopReason};
+//! use tenace::{Decision, Failure, FailureKind, FixedDelay, Instant, Policy, Replay, RetryMachine, SeededRng, StopReason};
 //!
+//! let policy = Policy::new(FixedDelay::new(Duration::from_secs(2)));
 //! let mut rng = SeededRng::new(0);
-//! let mut m = RetryMachine::new(FixedDelay::new(Duration::from_secs(2)), Limits::DEFAULT, true, Instant::ZERO);
-//! let failure = Failure::new(FailureKind::Io, true);
+//! let mut m = RetryMachine::start(&policy, Replay::Safe, (), Instant::ZERO).unwrap();
 //! for n in 1..=3 {
 //!     let _timeout = m.begin_attempt(Instant::ZERO).unwrap();
-//!     assert_eq!(m.on_failure(&failure, Instant::ZERO, &mut rng), Decision::Retry { delay: Duration::from_secs(2) });
+//!     let decision = m.on_failure(Failure::new(FailureKind::Io), Instant::ZERO, &mut rng);
+//!     assert_eq!(decision, Decision::Retry { delay: Duration::from_secs(2) });
 //!     assert_eq!(m.attempts(), n);
 //! }
 //! let _ = m.begin_attempt(Instant::ZERO).unwrap();
-//! assert_eq!(m.on_failure(&failure, Instant::ZERO, &mut rng), Decision::Stop(StopReason::Exhausted));
+//! let decision = m.on_failure(Failure::new(FailureKind::Io), Instant::ZERO, &mut rng);
+//! assert_eq!(decision, Decision::Stop(StopReason::Exhausted));
 //! assert_eq!(m.attempts(), 4); // max_retries = 3: one call plus three retries
 //! ```
 
 use core::fmt;
 use core::time::Duration;
 
+use portable_atomic::{AtomicU32, Ordering};
 use rand_core::Rng;
 
-use crate::error::{FailureKind, StopReason};
-use crate::policy::Limits;
+use crate::error::{FailureKind, StopReason, TransportError};
+use crate::middleware::{AttemptOutcome, CallOutcome, CallResult, Middleware, RetryEvent};
+use crate::policy::{Policy, RetryOn};
+use crate::replay::Replay;
 use crate::strategy::RetryStrategy;
 use crate::time::{Instant, duration_to_nanos, nanos_to_duration};
 
@@ -38,20 +49,43 @@ use crate::time::{Instant, duration_to_nanos, nanos_to_duration};
 pub struct Failure {
     /// The failure's kind.
     pub kind: FailureKind,
-    /// The predicate's verdict (`retry_on`).
+    /// Whether the retry predicate (`retry_on`) accepted the failure.
     pub retryable: bool,
     /// The server's `Retry-After` hint, relative to now.
     pub retry_after: Option<Duration>,
 }
 
 impl Failure {
-    /// A failure of `kind` that the predicate did (`retryable`) or did not
-    /// accept, with no server hint.
-    pub const fn new(kind: FailureKind, retryable: bool) -> Self {
+    /// A failure of `kind` that the predicate accepts, with no server hint.
+    pub const fn new(kind: FailureKind) -> Self {
         Self {
             kind,
-            retryable,
+            retryable: true,
             retry_after: None,
+        }
+    }
+
+    /// A failure of `kind` that the predicate refused: the machine stops
+    /// with [`StopReason::NotRetryable`].
+    pub const fn refused(kind: FailureKind) -> Self {
+        Self {
+            kind,
+            retryable: false,
+            retry_after: None,
+        }
+    }
+
+    /// `error` as the machine sees it: its kind, its `Retry-After` hint,
+    /// and `predicate`'s verdict.
+    pub fn classify<E, P>(error: &E, predicate: &P) -> Self
+    where
+        E: TransportError,
+        P: RetryOn<E> + ?Sized,
+    {
+        Self {
+            kind: error.kind(),
+            retryable: predicate.retry_on(error),
+            retry_after: error.retry_after(),
         }
     }
 
@@ -73,58 +107,181 @@ pub enum Decision {
         /// Time to wait before the next attempt.
         delay: Duration,
     },
-    /// Give up for this reason.
+    /// Give up for this reason. The machine has told the middleware.
     Stop(StopReason),
 }
 
-/// The retry state of one call.
-///
-/// Call [`begin_attempt`](Self::begin_attempt) before each attempt and
-/// [`on_failure`](Self::on_failure) after each failed one; a success needs no
-/// call. `S` is this call's own copy of the strategy.
-#[derive(Clone)]
-pub struct RetryMachine<S> {
-    strategy: S,
-    limits: Limits,
-    state: CallState,
+/// Identifies one call in [`RetryEvent`]s, [`CallOutcome`]s and
+/// [`Retried`]: unique among the calls of a process until the 32-bit counter
+/// wraps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CallId(u32);
+
+impl CallId {
+    /// A call id with this number (tests and hand-made events).
+    pub const fn from_u32(n: u32) -> Self {
+        Self(n)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// The next id of this process.
+    fn next() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
 }
 
-impl<S: fmt::Debug> fmt::Debug for RetryMachine<S> {
-    // The fields as they read before the state moved into `CallState`.
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A successful call's answer, with how it got there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Retried<T> {
+    /// The answer.
+    pub value: T,
+    /// Attempts made, the successful one included (1: no retry).
+    pub attempts: u32,
+    /// Time spent in backoff sleeps, as the machine chose them.
+    pub slept: Duration,
+    /// The call.
+    pub call: CallId,
+}
+
+impl<T> Retried<T> {
+    /// The answer alone.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The same record around `f(value)`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Retried<U> {
+        Retried {
+            value: f(self.value),
+            attempts: self.attempts,
+            slept: self.slept,
+            call: self.call,
+        }
+    }
+}
+
+/// The retry state of one call, and every decision about it.
+///
+/// It borrows the call's [`Policy`] (strategy, predicate, limits), owns the
+/// middleware `M` (`()` for none; a tuple or a reference for several or a
+/// shared one) and this call's copy of the strategy, made at the first
+/// failure so per-call state (the previous delay of decorrelated jitter) is
+/// never shared between calls.
+///
+/// Call [`start`](Self::start) when the call begins,
+/// [`begin_attempt`](Self::begin_attempt) before each attempt, then
+/// [`on_success`](Self::on_success) or [`on_error`](Self::on_error) (or
+/// [`on_failure`](Self::on_failure)) after it. Dropping the machine before
+/// the call ended tells the middleware [`CallResult::Cancelled`].
+pub struct RetryMachine<'a, S, P, M: Middleware = ()> {
+    policy: &'a Policy<S, P>,
+    /// This call's strategy, cloned from the policy's at the first failure:
+    /// a call that succeeds at once never copies it.
+    strategy: Option<S>,
+    state: CallState,
+    middleware: M,
+}
+
+impl<S: fmt::Debug, P, M: Middleware + fmt::Debug> fmt::Debug for RetryMachine<'_, S, P, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryMachine")
-            .field("strategy", &self.strategy)
-            .field("limits", &self.limits)
+            .field("strategy", self.policy.strategy())
+            .field("limits", self.policy.limits())
+            .field("call", &self.state.call)
             .field("started", &self.state.started)
             .field("deadline", &self.state.deadline())
             .field("attempts", &self.state.attempts)
-            .field("replay_safe", &self.state.replay_safe)
+            .field("slept", &nanos_to_duration(self.state.slept))
+            .field("replay", &self.state.replay)
+            .field("middleware", &self.middleware)
             .finish()
     }
 }
 
-impl<S: RetryStrategy> RetryMachine<S> {
-    /// Starts a call at `now`. `replay_safe` is whether the request may be
-    /// sent twice (idempotent or marked safe); a failure that may have
-    /// reached the server is retried only if it is.
-    pub fn new(strategy: S, limits: Limits, replay_safe: bool, now: Instant) -> Self {
-        Self {
-            strategy,
-            state: CallState::new(&limits, replay_safe, now),
-            limits,
+impl<'a, S, P, M> RetryMachine<'a, S, P, M>
+where
+    S: RetryStrategy + Clone,
+    M: Middleware,
+{
+    /// Starts a call at `now`, if the middleware admits it (an open circuit
+    /// breaker refuses with [`StopReason::CircuitOpen`]; nothing more is
+    /// told to the middleware then). `replay` says whether the request may
+    /// be sent again after a failure that may have reached the server (see
+    /// [`Replay::of`]).
+    pub fn start(
+        policy: &'a Policy<S, P>,
+        replay: Replay,
+        middleware: M,
+        now: Instant,
+    ) -> Result<Self, StopReason> {
+        if let Err(reason) = middleware.before_call(now) {
+            debug!("tenace: call refused ({})", reason.as_str());
+            return Err(reason);
         }
+        Ok(Self {
+            policy,
+            strategy: None,
+            state: CallState::new(policy.limits().deadline, replay, now),
+            middleware,
+        })
     }
 
     /// Call before each attempt. Returns the time this attempt may take (the
     /// per-attempt timeout, shortened to what is left before the deadline;
     /// `None` for no limit), or [`StopReason::Deadline`] if the deadline has
-    /// passed.
+    /// passed (the call is then over).
     #[must_use = "the attempt timeout must be applied, and a Deadline stop honoured"]
     pub fn begin_attempt(&mut self, now: Instant) -> Result<Option<Duration>, StopReason> {
-        self.state.begin_attempt(&self.limits, now)
+        match self
+            .state
+            .begin_attempt(self.policy.limits().attempt_timeout, now)
+        {
+            Ok(timeout) => Ok(timeout),
+            Err(reason) => Err(self.stop(reason, now)),
+        }
     }
 
-    /// Call after a failed attempt, with the time of the failure. Decides
+    /// Call after an attempt succeeded, with the time. The call is over;
+    /// returns its record (attempts, time slept, call id) around `()`.
+    pub fn on_success(&mut self, now: Instant) -> Retried<()> {
+        self.middleware.after_attempt(AttemptOutcome::Success, now);
+        self.finish(CallResult::Success, now);
+        Retried {
+            value: (),
+            attempts: self.state.attempts,
+            slept: nanos_to_duration(self.state.slept),
+            call: self.state.call,
+        }
+    }
+
+    /// Call after an attempt failed with `error`, with the time of the
+    /// failure: the policy's predicate judges it, then
+    /// [`on_failure`](Self::on_failure) decides.
+    pub fn on_error<E, R>(&mut self, error: &E, now: Instant, rng: &mut R) -> Decision
+    where
+        E: TransportError,
+        P: RetryOn<E>,
+        R: Rng + ?Sized,
+    {
+        let failure = Failure::classify(error, self.policy.predicate());
+        self.on_failure(failure, now, rng)
+    }
+
+    /// Call after an attempt failed, with the time of the failure. Decides
     /// whether to retry and after how long.
     ///
     /// In order: a failure the predicate refused stops with
@@ -133,22 +290,95 @@ impl<S: RetryStrategy> RetryMachine<S> {
     /// [`NotIdempotent`](StopReason::NotIdempotent); after `max_retries`
     /// retries it stops with [`Exhausted`](StopReason::Exhausted). Otherwise
     /// the delay is the strategy's, lengthened to the server's hint (capped
-    /// at `retry_after_cap` or the strategy's `max_delay`), and a sleep that
+    /// at `retry_after_cap` or the strategy's `max_delay`); a sleep that
     /// would end at or past the deadline stops with
-    /// [`Deadline`](StopReason::Deadline) instead of being started.
+    /// [`Deadline`](StopReason::Deadline), and a retry the middleware
+    /// vetoes (a retry budget) stops with [`Budget`](StopReason::Budget).
+    /// A stop ends the call.
     pub fn on_failure<R: Rng + ?Sized>(
         &mut self,
-        failure: &Failure,
+        failure: Failure,
         now: Instant,
         rng: &mut R,
     ) -> Decision {
-        self.state
-            .on_failure(&mut self.strategy, &self.limits, failure, now, rng)
+        let kind = failure.kind;
+        self.state.last_kind = Some(kind);
+        self.state.seen = now;
+        self.middleware
+            .after_attempt(AttemptOutcome::Failure(kind), now);
+        let policy = self.policy;
+        let strategy = self
+            .strategy
+            .get_or_insert_with(|| policy.strategy().clone());
+        let delay = match self
+            .state
+            .decide(strategy, policy.limits(), &failure, now, rng)
+        {
+            Ok(delay) => delay,
+            Err(reason) => return Decision::Stop(self.stop(reason, now)),
+        };
+        let event = RetryEvent {
+            call: self.state.call,
+            attempt: self.state.attempts,
+            kind,
+            delay,
+            elapsed: now.saturating_duration_since(self.state.started),
+        };
+        if !self.middleware.allow_retry(&event) {
+            return Decision::Stop(self.stop(StopReason::Budget, now));
+        }
+        self.middleware.on_retry(&event);
+        debug!(
+            "tenace: attempt {} failed ({}), retrying in {} ms",
+            event.attempt,
+            kind.as_str(),
+            delay.as_millis() as u64
+        );
+        self.state.slept = self.state.slept.saturating_add(duration_to_nanos(delay));
+        Decision::Retry { delay }
     }
 
+    /// Ends the call for a reason found outside the machine (the caller gave
+    /// up); the middleware is told. Returns `reason`.
+    pub fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {
+        debug!(
+            "tenace: giving up after {} attempts ({})",
+            self.state.attempts,
+            reason.as_str()
+        );
+        self.finish(CallResult::Failed(reason, self.state.last_kind), now);
+        reason
+    }
+
+    fn finish(&mut self, result: CallResult, now: Instant) {
+        if self.state.done {
+            return;
+        }
+        self.state.done = true;
+        self.middleware.after_call(&CallOutcome {
+            call: self.state.call,
+            result,
+            attempts: self.state.attempts,
+            started: self.state.started,
+            finished: now,
+        });
+    }
+}
+
+impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
     /// Attempts begun so far (the original call included).
     pub const fn attempts(&self) -> u32 {
         self.state.attempts
+    }
+
+    /// Time spent (or about to be spent) in backoff sleeps so far.
+    pub const fn slept(&self) -> Duration {
+        nanos_to_duration(self.state.slept)
+    }
+
+    /// This call's id.
+    pub const fn call(&self) -> CallId {
+        self.state.call
     }
 
     /// When the call started.
@@ -163,55 +393,82 @@ impl<S: RetryStrategy> RetryMachine<S> {
 
     /// Whether the request may be replayed after a failure that may have
     /// reached the server.
-    pub const fn replay_safe(&self) -> bool {
-        self.state.replay_safe
+    pub const fn replay(&self) -> Replay {
+        self.state.replay
+    }
+
+    /// `true` once the call has ended (a success or a stop).
+    pub const fn is_done(&self) -> bool {
+        self.state.done
+    }
+
+    /// The policy this call runs under.
+    pub const fn policy(&self) -> &Policy<S, P> {
+        self.policy
+    }
+
+    /// The middleware.
+    pub const fn middleware(&self) -> &M {
+        &self.middleware
     }
 }
 
-/// What [`RetryMachine`] tracks besides its strategy and limits: 24 bytes.
-///
-/// The drivers keep this and read the limits through the policy they
-/// borrow, instead of copying the 56-byte [`Limits`] into their future; the
-/// public machine owns its limits and delegates here, so both make the same
-/// decisions.
+impl<S, P, M: Middleware> Drop for RetryMachine<'_, S, P, M> {
+    fn drop(&mut self) {
+        if !self.state.done {
+            self.state.done = true;
+            // The machine reads no clock: the last instant it was given is
+            // the closest it has to the time of the drop.
+            self.middleware.after_call(&CallOutcome {
+                call: self.state.call,
+                result: CallResult::Cancelled,
+                attempts: self.state.attempts,
+                started: self.state.started,
+                finished: self.state.seen,
+            });
+        }
+    }
+}
+
+/// What [`RetryMachine`] tracks besides the policy, the strategy and the
+/// middleware.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CallState {
+struct CallState {
     started: Instant,
     /// Meaningful only when `has_deadline`; `Instant::MAX` is a deadline
     /// too (a saturated one), so it cannot stand for "none".
     deadline: Instant,
+    /// The last instant the machine was given.
+    seen: Instant,
+    /// Nanoseconds of backoff decided so far, saturating.
+    slept: u64,
     attempts: u32,
-    replay_safe: bool,
+    call: CallId,
+    last_kind: Option<FailureKind>,
+    replay: Replay,
     has_deadline: bool,
-    /// The drivers' "outcome reported to the middleware" flag, kept here
-    /// because it fits in this struct's padding (the guard would otherwise
-    /// grow by 8 bytes). Unused by [`RetryMachine`].
-    pub(crate) done: bool,
+    done: bool,
 }
 
 impl CallState {
     #[inline]
-    pub(crate) fn new(limits: &Limits, replay_safe: bool, now: Instant) -> Self {
-        let (has_deadline, deadline) = match limits.deadline {
+    fn new(deadline: Option<Duration>, replay: Replay, now: Instant) -> Self {
+        let (has_deadline, deadline) = match deadline {
             Some(d) => (true, now.saturating_add(d)),
             None => (false, Instant::MAX),
         };
         Self {
             started: now,
             deadline,
+            seen: now,
+            slept: 0,
             attempts: 0,
-            replay_safe,
+            call: CallId::next(),
+            last_kind: None,
+            replay,
             has_deadline,
             done: false,
         }
-    }
-
-    pub(crate) const fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
-    pub(crate) const fn started(&self) -> Instant {
-        self.started
     }
 
     const fn deadline(&self) -> Option<Instant> {
@@ -222,13 +479,13 @@ impl CallState {
         }
     }
 
-    /// [`RetryMachine::begin_attempt`].
     #[inline]
-    pub(crate) fn begin_attempt(
+    fn begin_attempt(
         &mut self,
-        limits: &Limits,
+        attempt_timeout: Option<Duration>,
         now: Instant,
     ) -> Result<Option<Duration>, StopReason> {
+        self.seen = now;
         let timeout = if self.has_deadline {
             if now >= self.deadline {
                 return Err(StopReason::Deadline);
@@ -236,35 +493,36 @@ impl CallState {
             // In nanoseconds: a `Duration` is built only when the deadline
             // is the shorter limit.
             let left = self.deadline.as_nanos() - now.as_nanos();
-            match limits.attempt_timeout {
+            match attempt_timeout {
                 Some(t) if duration_to_nanos(t) < left => Some(t),
                 _ => Some(nanos_to_duration(left)),
             }
         } else {
-            limits.attempt_timeout
+            attempt_timeout
         };
         self.attempts = self.attempts.saturating_add(1);
         Ok(timeout)
     }
 
-    /// [`RetryMachine::on_failure`].
+    /// The machine's rules, without the middleware: `Ok(delay)` or the
+    /// reason to stop.
     #[inline(always)]
-    pub(crate) fn on_failure<S: RetryStrategy, R: Rng + ?Sized>(
-        &mut self,
+    fn decide<S: RetryStrategy, R: Rng + ?Sized>(
+        &self,
         strategy: &mut S,
-        limits: &Limits,
+        limits: &crate::policy::Limits,
         failure: &Failure,
         now: Instant,
         rng: &mut R,
-    ) -> Decision {
+    ) -> Result<Duration, StopReason> {
         if !failure.retryable {
-            return Decision::Stop(StopReason::NotRetryable);
+            return Err(StopReason::NotRetryable);
         }
-        if failure.kind.may_have_reached_server() && !self.replay_safe {
-            return Decision::Stop(StopReason::NotIdempotent);
+        if failure.kind.may_have_reached_server() && !self.replay.is_safe() {
+            return Err(StopReason::NotIdempotent);
         }
         if self.attempts > limits.max_retries {
-            return Decision::Stop(StopReason::Exhausted);
+            return Err(StopReason::Exhausted);
         }
         let mut delay = strategy.delay(self.attempts, rng);
         if let (true, Some(hint)) = (limits.honor_retry_after, failure.retry_after) {
@@ -275,8 +533,241 @@ impl CallState {
             delay = delay.max(hint.min(cap));
         }
         if self.has_deadline && now.saturating_add(delay) >= self.deadline {
-            return Decision::Stop(StopReason::Deadline);
+            return Err(StopReason::Deadline);
         }
-        Decision::Retry { delay }
+        Ok(delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::cell::RefCell;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::strategy::FixedDelay;
+    use crate::{Limits, RetryBudget, SeededRng};
+
+    const S: Duration = Duration::from_secs(1);
+
+    fn at(secs: u64) -> Instant {
+        Instant::from_millis(secs * 1000)
+    }
+
+    fn secs(t: Instant) -> u64 {
+        t.as_duration().as_secs()
+    }
+
+    /// Records every hook call as a line.
+    #[derive(Default)]
+    struct Log(RefCell<Vec<std::string::String>>);
+
+    impl Middleware for Log {
+        fn before_call(&self, now: Instant) -> Result<(), StopReason> {
+            self.0
+                .borrow_mut()
+                .push(std::format!("before {}", secs(now)));
+            Ok(())
+        }
+        fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
+            self.0
+                .borrow_mut()
+                .push(std::format!("attempt {outcome:?} {}", secs(now)));
+        }
+        fn on_retry(&self, event: &RetryEvent) {
+            self.0
+                .borrow_mut()
+                .push(std::format!("retry {} {:?}", event.attempt, event.delay));
+        }
+        fn after_call(&self, outcome: &CallOutcome) {
+            self.0.borrow_mut().push(std::format!(
+                "after {:?} {} {}",
+                outcome.result,
+                outcome.attempts,
+                secs(outcome.finished)
+            ));
+        }
+    }
+
+    #[test]
+    fn success_reports_attempts_slept_and_tells_the_middleware() {
+        let policy = Policy::new(FixedDelay::new(S));
+        let log = Log::default();
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        assert_eq!(m.begin_attempt(at(0)), Ok(None));
+        let d = m.on_failure(Failure::new(FailureKind::Io), at(0), &mut rng);
+        assert_eq!(d, Decision::Retry { delay: S });
+        assert_eq!(m.begin_attempt(at(1)), Ok(None));
+        let done = m.on_success(at(1));
+        assert_eq!((done.attempts, done.slept), (2, S));
+        assert_eq!(done.call, m.call());
+        assert!(m.is_done());
+        drop(m);
+        assert_eq!(
+            log.0.borrow().as_slice(),
+            [
+                "before 0",
+                "attempt Failure(Io) 0",
+                "retry 1 1s",
+                "attempt Success 1",
+                "after Success 2 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_and_unsafe_failures_stop_and_end_the_call() {
+        let policy = Policy::new(FixedDelay::new(S));
+        let mut rng = SeededRng::new(1);
+        for (replay, failure, reason) in [
+            (
+                Replay::Safe,
+                Failure::refused(FailureKind::Io),
+                StopReason::NotRetryable,
+            ),
+            (
+                Replay::Unsafe,
+                Failure::new(FailureKind::Io),
+                StopReason::NotIdempotent,
+            ),
+        ] {
+            let log = Log::default();
+            let mut m = RetryMachine::start(&policy, replay, &log, at(0)).unwrap();
+            let _ = m.begin_attempt(at(0)).unwrap();
+            assert_eq!(
+                m.on_failure(failure, at(3), &mut rng),
+                Decision::Stop(reason)
+            );
+            drop(m);
+            let last = log.0.borrow().last().cloned().unwrap();
+            assert_eq!(last, std::format!("after Failed({reason:?}, Some(Io)) 1 3"));
+        }
+        // Connect never reached the server: retried even when unsafe.
+        let mut m = RetryMachine::start(&policy, Replay::Unsafe, (), at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        assert_eq!(
+            m.on_failure(Failure::new(FailureKind::Connect), at(0), &mut rng),
+            Decision::Retry { delay: S }
+        );
+    }
+
+    #[test]
+    fn the_budget_vetoes_inside_the_machine() {
+        let budget = RetryBudget::new(4, 1, 1).unwrap();
+        let policy = Policy::new(FixedDelay::new(S)).max_retries(10);
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &budget, at(0)).unwrap();
+        let mut decisions = Vec::new();
+        loop {
+            let _ = m.begin_attempt(at(0)).unwrap();
+            let d = m.on_failure(Failure::new(FailureKind::Timeout), at(0), &mut rng);
+            decisions.push(d);
+            if let Decision::Stop(_) = d {
+                break;
+            }
+        }
+        // 4 → 3 (retry), 2 (not more than half: refused).
+        assert_eq!(
+            decisions,
+            [
+                Decision::Retry { delay: S },
+                Decision::Stop(StopReason::Budget)
+            ]
+        );
+        assert_eq!(budget.refused(), 1);
+    }
+
+    #[test]
+    fn the_breaker_admits_inside_the_machine() {
+        let breaker = crate::CircuitBreaker::new(
+            crate::BreakerConfig::new()
+                .with_window(2)
+                .with_min_calls(1)
+                .with_failure_percent(50)
+                .with_break_duration(S * 10),
+        )
+        .unwrap();
+        let policy = Policy::new(FixedDelay::new(S)).max_retries(0);
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &breaker, at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        let d = m.on_failure(Failure::new(FailureKind::Connect), at(0), &mut rng);
+        assert_eq!(d, Decision::Stop(StopReason::Exhausted));
+        drop(m);
+        assert_eq!(
+            RetryMachine::start(&policy, Replay::Safe, &breaker, at(1)).err(),
+            Some(StopReason::CircuitOpen)
+        );
+        assert!(RetryMachine::start(&policy, Replay::Safe, &breaker, at(10)).is_ok());
+    }
+
+    #[test]
+    fn deadline_stops_and_shortens_the_attempt() {
+        let policy = Policy::new(FixedDelay::new(S * 2))
+            .deadline(S * 3)
+            .attempt_timeout(S * 10);
+        let log = Log::default();
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        assert_eq!(m.begin_attempt(at(0)), Ok(Some(S * 3)));
+        assert_eq!(
+            m.on_failure(Failure::new(FailureKind::Io), at(0), &mut rng),
+            Decision::Retry { delay: S * 2 }
+        );
+        assert_eq!(m.begin_attempt(at(2)), Ok(Some(S)));
+        // A 2 s sleep from t = 2 s would end past the 3 s deadline.
+        assert_eq!(
+            m.on_failure(Failure::new(FailureKind::Io), at(2), &mut rng),
+            Decision::Stop(StopReason::Deadline)
+        );
+        assert_eq!(m.deadline(), Some(at(3)));
+        let mut late = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        assert_eq!(late.begin_attempt(at(3)), Err(StopReason::Deadline));
+        assert!(late.is_done());
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_capped() {
+        let policy = Policy::new(FixedDelay::new(S)).retry_after_cap(S * 5);
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        for (hint, want) in [(None, S), (Some(S * 3), S * 3), (Some(S * 60), S * 5)] {
+            let _ = m.begin_attempt(at(0)).unwrap();
+            let f = Failure::new(FailureKind::Status(503)).with_retry_after(hint);
+            assert_eq!(
+                m.on_failure(f, at(0), &mut rng),
+                Decision::Retry { delay: want }
+            );
+        }
+        assert_eq!(m.slept(), S * 9);
+    }
+
+    #[test]
+    fn drop_mid_call_is_cancelled_once() {
+        let policy = Policy::new(FixedDelay::new(S)).with_limits(Limits::DEFAULT);
+        let log = Log::default();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        drop(m);
+        let lines = log.0.borrow();
+        assert_eq!(lines.last().unwrap(), "after Cancelled 1 0");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("after")).count(), 1);
+        drop(lines);
+        let log = Log::default();
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        let _ = m.on_failure(Failure::new(FailureKind::Io), at(4), &mut rng);
+        drop(m); // in the backoff sleep
+        assert_eq!(log.0.borrow().last().unwrap(), "after Cancelled 1 4");
+    }
+
+    #[test]
+    fn call_ids_differ() {
+        let policy = Policy::new(FixedDelay::new(S));
+        let a = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        let b = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        assert_ne!(a.call(), b.call());
     }
 }

@@ -245,10 +245,10 @@ mod tests {
         let budget = RetryBudget::new(4, 1, 10).unwrap();
         let breaker = CircuitBreaker::new(
             BreakerConfig::new()
-                .window(4)
-                .min_calls(2)
-                .failure_percent(100)
-                .break_duration(Duration::from_secs(10)),
+                .with_window(4)
+                .with_min_calls(2)
+                .with_failure_percent(100)
+                .with_break_duration(Duration::from_secs(10)),
         )
         .unwrap();
         let clock = MockClock::new();
@@ -275,7 +275,7 @@ mod tests {
                 (),
             ))
         };
-        assert_eq!(call().ok(), Some(200));
+        assert_eq!(call().ok().map(|r| r.value), Some(200));
         assert_eq!(call().unwrap_err().reason(), StopReason::Budget);
         assert_eq!(call().unwrap_err().reason(), StopReason::Budget);
         // The window holds success, failure, failure: 2 of 3 is under 100 %.
@@ -305,10 +305,10 @@ mod tests {
         let metrics = Metrics::new();
         let breaker = CircuitBreaker::new(
             BreakerConfig::new()
-                .window(2)
-                .min_calls(1)
-                .failure_percent(100)
-                .break_duration(Duration::from_secs(10)),
+                .with_window(2)
+                .with_min_calls(1)
+                .with_failure_percent(100)
+                .with_break_duration(Duration::from_secs(10)),
         )
         .unwrap();
         let clock = MockClock::new();

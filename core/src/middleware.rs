@@ -1,6 +1,6 @@
 //! Middleware: code that wraps the whole retry loop.
 //!
-//! The reference runs timing, logging and circuit breakers here. A
+//! Timing, logging, circuit breakers and retry budgets run here. A
 //! middleware is a set of hooks rather than a wrapper around a future, so it
 //! costs nothing when a hook is empty and cannot break the driver's
 //! cancellation safety:
@@ -21,6 +21,7 @@
 use core::time::Duration;
 
 use crate::error::{FailureKind, StopReason};
+use crate::machine::CallId;
 use crate::time::Instant;
 
 /// One retry about to happen, as hooks see it.
@@ -28,6 +29,8 @@ use crate::time::Instant;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct RetryEvent {
+    /// The call it belongs to.
+    pub call: CallId,
     /// The attempt that failed (1 is the original call).
     pub attempt: u32,
     /// How it failed.
@@ -67,6 +70,8 @@ pub enum CallResult {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct CallOutcome {
+    /// The call.
+    pub call: CallId,
     /// How it ended.
     pub result: CallResult,
     /// Attempts made.
@@ -119,8 +124,8 @@ pub trait Middleware {
         let _ = (outcome, now);
     }
 
-    /// Called when the engine has decided to retry; `false` vetoes the retry
-    /// and the call fails with [`StopReason::Budget`].
+    /// Called when the machine has decided to retry; `false` vetoes the
+    /// retry and the call fails with [`StopReason::Budget`].
     fn allow_retry(&self, event: &RetryEvent) -> bool {
         let _ = event;
         true
@@ -141,6 +146,26 @@ pub trait Middleware {
 impl Middleware for () {}
 
 impl<M: Middleware + ?Sized> Middleware for &M {
+    fn before_call(&self, now: Instant) -> Result<(), StopReason> {
+        (**self).before_call(now)
+    }
+    fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
+        (**self).after_attempt(outcome, now)
+    }
+    fn allow_retry(&self, event: &RetryEvent) -> bool {
+        (**self).allow_retry(event)
+    }
+    fn on_retry(&self, event: &RetryEvent) {
+        (**self).on_retry(event)
+    }
+    fn after_call(&self, outcome: &CallOutcome) {
+        (**self).after_call(outcome)
+    }
+}
+
+/// A middleware shared through an `Arc` (with the `alloc` feature).
+#[cfg(feature = "alloc")]
+impl<M: Middleware + ?Sized> Middleware for alloc::sync::Arc<M> {
     fn before_call(&self, now: Instant) -> Result<(), StopReason> {
         (**self).before_call(now)
     }

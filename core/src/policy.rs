@@ -1,8 +1,8 @@
 //! What to retry, how often, how long to wait, and for how long in all.
 //!
 //! A [`Policy`] is set once per client and overridden per request by
-//! cloning and changing it (the reference's `api.get(url, max_retries=5)`),
-//! which never touches the client's defaults:
+//! cloning and changing it (`api.get(url).max_retries(5)`), which never
+//! touches the client's defaults:
 //!
 //! ```
 //! # use core::time::Duration;
@@ -20,8 +20,8 @@ use core::time::Duration;
 use crate::error::{FailureKind, TransportError};
 use crate::strategy::Backoff;
 
-/// Decides whether an error is worth another attempt: the reference's
-/// `retry_on(exc) -> bool`.
+/// Decides whether an error is worth another attempt: `retry_on(error) ->
+/// bool`.
 ///
 /// Any `Fn(&E) -> bool` closure is a predicate. The predicate is asked
 /// first; idempotency, `max_retries`, the deadline and the budget are then
@@ -29,6 +29,39 @@ use crate::strategy::Backoff;
 pub trait RetryOn<E> {
     /// `true` to retry after `error`, `false` to return it at once.
     fn retry_on(&self, error: &E) -> bool;
+
+    /// Retries what this predicate or `other` retries: options compose
+    /// instead of replacing each other.
+    ///
+    /// ```
+    /// use tenace::{FailureKind, RetryOn, TransientErrors, TransportError};
+    /// # #[derive(Debug)] struct E(FailureKind);
+    /// # impl TransportError for E {
+    /// #     fn kind(&self) -> FailureKind { self.0 }
+    /// #     fn timed_out(_: core::time::Duration) -> Self { E(FailureKind::Timeout) }
+    /// # }
+    /// // 408, 429, 5xx and network failures, and also a 409 Conflict.
+    /// let p = TransientErrors.or(|e: &E| e.kind() == FailureKind::Status(409));
+    /// assert!(p.retry_on(&E(FailureKind::Status(409))));
+    /// assert!(p.retry_on(&E(FailureKind::Status(503))));
+    /// assert!(!p.retry_on(&E(FailureKind::Status(404))));
+    /// ```
+    fn or<Q: RetryOn<E>>(self, other: Q) -> Or<Self, Q>
+    where
+        Self: Sized,
+    {
+        Or(self, other)
+    }
+}
+
+/// Retries what either predicate retries; see [`RetryOn::or`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Or<A, B>(pub A, pub B);
+
+impl<E, A: RetryOn<E>, B: RetryOn<E>> RetryOn<E> for Or<A, B> {
+    fn retry_on(&self, error: &E) -> bool {
+        self.0.retry_on(error) || self.1.retry_on(error)
+    }
 }
 
 impl<E, F: Fn(&E) -> bool> RetryOn<E> for F {
@@ -38,7 +71,8 @@ impl<E, F: Fn(&E) -> bool> RetryOn<E> for F {
 }
 
 /// The default predicate: retry transport failures (connect, timeout, I/O),
-/// never an HTTP status, as the reference does.
+/// never an HTTP status: a response with an error status is still a
+/// response unless the user opts in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NetworkErrors;
 
@@ -55,8 +89,7 @@ pub struct TransientErrors;
 
 impl<E: TransportError> RetryOn<E> for TransientErrors {
     fn retry_on(&self, error: &E) -> bool {
-        let kind = error.kind();
-        kind.is_network() || kind.is_transient_status()
+        error.kind().is_transient()
     }
 }
 
@@ -203,9 +236,10 @@ impl<S, P> Policy<S, P> {
         self
     }
 
-    /// Replaces the strategy (the reference's `retry_strategy`).
+    /// Replaces the strategy (`retry_strategy`): any [`RetryStrategy`](crate::RetryStrategy),
+    /// a built-in or your own.
     #[must_use]
-    pub fn strategy<S2>(self, strategy: S2) -> Policy<S2, P> {
+    pub fn with_strategy<S2>(self, strategy: S2) -> Policy<S2, P> {
         Policy {
             strategy,
             retry_on: self.retry_on,
@@ -213,7 +247,7 @@ impl<S, P> Policy<S, P> {
         }
     }
 
-    /// Replaces the predicate (the reference's `retry_on`): a closure
+    /// Replaces the predicate (`retry_on`): a closure
     /// `|e: &E| -> bool` or one of [`NetworkErrors`], [`TransientErrors`],
     /// [`Never`], [`Kinds`].
     #[must_use]
@@ -230,13 +264,14 @@ impl<S, P> Policy<S, P> {
         &self.limits
     }
 
-    /// The strategy as configured (drivers clone it per call).
-    pub const fn get_strategy(&self) -> &S {
+    /// The strategy as configured (each call clones it at its first
+    /// failure).
+    pub const fn strategy(&self) -> &S {
         &self.strategy
     }
 
     /// The predicate.
-    pub const fn get_retry_on(&self) -> &P {
+    pub const fn predicate(&self) -> &P {
         &self.retry_on
     }
 }

@@ -12,6 +12,7 @@
 use core::time::Duration;
 
 use crate::error::TransportError;
+use crate::replay::Replay;
 use crate::time::Instant;
 
 /// Sends one attempt of a request.
@@ -24,7 +25,7 @@ use crate::time::Instant;
 ///
 /// ```
 /// use core::time::Duration;
-/// use tenace::{FailureKind, Transport, TransportError};
+/// use tenace::{FailureKind, Replay, Transport, TransportError};
 ///
 /// #[derive(Debug)]
 /// struct Timeout;
@@ -43,8 +44,8 @@ use crate::time::Instant;
 ///     async fn send(&self, request: &'static str) -> Result<usize, Timeout> {
 ///         Ok(request.len())
 ///     }
-///     fn is_idempotent(&self, _request: &&'static str) -> bool {
-///         true
+///     fn replay(&self, _request: &&'static str) -> Replay {
+///         Replay::Safe
 ///     }
 /// }
 /// ```
@@ -59,11 +60,11 @@ pub trait Transport {
     /// Sends one attempt.
     async fn send(&self, request: Self::Request) -> Result<Self::Response, Self::Error>;
 
-    /// `true` if sending `request` twice has the same effect as once: an
-    /// idempotent method (RFC 9110 §9.2.2) or a request marked safe to
-    /// replay (an idempotency key). A failure that may have reached the
-    /// server is retried only when this is `true`.
-    fn is_idempotent(&self, request: &Self::Request) -> bool;
+    /// Whether `request` may be sent again after a failure that may have
+    /// reached the server: [`Replay::Safe`] if sending it twice has the
+    /// effect of sending it once. HTTP transports answer with
+    /// [`Replay::of`].
+    fn replay(&self, request: &Self::Request) -> Replay;
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -73,8 +74,8 @@ impl<T: Transport + ?Sized> Transport for &T {
     async fn send(&self, request: Self::Request) -> Result<Self::Response, Self::Error> {
         (**self).send(request).await
     }
-    fn is_idempotent(&self, request: &Self::Request) -> bool {
-        (**self).is_idempotent(request)
+    fn replay(&self, request: &Self::Request) -> Replay {
+        (**self).replay(request)
     }
 }
 
@@ -147,8 +148,8 @@ pub trait BlockingTransport {
         timeout: Option<Duration>,
     ) -> Result<Self::Response, Self::Error>;
 
-    /// As [`Transport::is_idempotent`].
-    fn is_idempotent(&self, request: &Self::Request) -> bool;
+    /// As [`Transport::replay`].
+    fn replay(&self, request: &Self::Request) -> Replay;
 }
 
 /// [`Clock`] for the blocking driver.

@@ -77,7 +77,7 @@ fn drop_at_every_await_point() {
         loop {
             polls += 1;
             if let Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
-                assert_eq!(r.unwrap(), 7);
+                assert_eq!(r.unwrap().value, 7);
                 break polls;
             }
         }
@@ -122,7 +122,7 @@ fn drop_at_every_await_point() {
         let r = embassy_futures::block_on(tenace::retry_with(
             &transport, &clock, &policy, &pipeline, &mut rng, 0,
         ));
-        assert_eq!(r.unwrap(), 7);
+        assert_eq!(r.unwrap().value, 7);
         assert_eq!(ledger.in_flight.get(), 0);
         // Each request the transport saw was a fresh copy with one interceptor pass.
         assert!(transport.requests().iter().all(|&r| r == 1));
@@ -159,9 +159,9 @@ fn drop_at_every_await_point_keeps_budget_and_breaker_consistent() {
         let budget = RetryBudget::new(100, 1, 10).unwrap();
         let breaker = CircuitBreaker::new(
             BreakerConfig::new()
-                .window(16)
-                .min_calls(16)
-                .failure_percent(100),
+                .with_window(16)
+                .with_min_calls(16)
+                .with_failure_percent(100),
         )
         .unwrap();
         let outcomes = Outcomes::default();
@@ -198,7 +198,7 @@ fn drop_at_every_await_point_keeps_budget_and_breaker_consistent() {
         let r = embassy_futures::block_on(tenace::retry_with(
             &transport, &clock, &policy, &pipeline, &mut rng, 0,
         ));
-        assert_eq!(r.unwrap(), 7, "poll {k}");
+        assert_eq!(r.unwrap().value, 7, "poll {k}");
         assert_eq!(
             breaker.window_counts().0,
             u32::from(finished) + 1,

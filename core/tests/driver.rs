@@ -74,7 +74,7 @@ fn succeeds_on_the_last_allowed_attempt() {
         &mut SeededRng::new(0),
         (),
     ));
-    assert_eq!(r.unwrap(), 200);
+    assert_eq!(r.unwrap().value, 200);
     assert_eq!(clock.sleeps().as_slice(), [s(2), s(3), s(4)]);
 }
 
@@ -100,7 +100,7 @@ fn zero_retries_is_one_attempt() {
 #[test]
 fn per_request_override_leaves_the_client_default_alone() {
     let client = exp().max_retries(1);
-    let this_request = client.max_retries(5).strategy(FixedDelay::new(ms(10)));
+    let this_request = client.max_retries(5).with_strategy(FixedDelay::new(ms(10)));
     let clock = MockClock::new();
     let t = ScriptedTransport::<_, u16, 6>::new([
         Step::fail(FailureKind::Io),
@@ -118,7 +118,8 @@ fn per_request_override_leaves_the_client_default_alone() {
             &mut SeededRng::new(0),
             ()
         ))
-        .unwrap(),
+        .unwrap()
+        .value,
         7
     );
     assert_eq!(clock.sleeps().as_slice(), [ms(10); 5]);
@@ -231,7 +232,8 @@ fn opt_in_status_retries_honour_retry_after_capped_at_max_delay() {
             &mut SeededRng::new(0),
             ()
         ))
-        .unwrap(),
+        .unwrap()
+        .value,
         1
     );
     assert_eq!(clock.sleeps().as_slice(), [s(3), s(4)]);
@@ -299,7 +301,7 @@ fn per_attempt_timeout_cuts_each_hanging_attempt() {
         &mut SeededRng::new(0),
         (),
     ));
-    assert_eq!(r.unwrap(), 9);
+    assert_eq!(r.unwrap().value, 9);
     // Timeout sleeps (250 ms) interleave with backoff sleeps (100 ms).
     assert_eq!(
         clock.sleeps().as_slice(),
@@ -311,7 +313,8 @@ fn per_attempt_timeout_cuts_each_hanging_attempt() {
 #[test]
 fn timed_out_attempts_of_a_non_idempotent_request_are_not_replayed() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u16, 2>::new([Step::hang(), Step::ok(1)]).idempotent(false);
+    let t = ScriptedTransport::<_, u16, 2>::new([Step::hang(), Step::ok(1)])
+        .replay(tenace::Replay::Unsafe);
     let policy = Policy::new(FixedDelay::new(ms(100))).attempt_timeout(ms(250));
     let err = block_on(tenace::retry(
         &t,
@@ -336,7 +339,7 @@ fn idempotency_rules() {
         Step::fail(FailureKind::Io),
         Step::ok(1),
     ])
-    .idempotent(false);
+    .replay(tenace::Replay::Unsafe);
     let err = block_on(tenace::retry(
         &t,
         &clock,
@@ -365,7 +368,8 @@ fn idempotency_rules() {
             &mut SeededRng::new(0),
             "PUT"
         ))
-        .unwrap(),
+        .unwrap()
+        .value,
         1
     );
     assert_eq!(t.calls(), 3);
@@ -424,7 +428,7 @@ fn interceptors_rerun_on_a_fresh_copy_every_attempt() {
         &mut SeededRng::new(0),
         original.clone(),
     ));
-    assert_eq!(r.unwrap(), 201);
+    assert_eq!(r.unwrap().value, 201);
     let seen = t.requests();
     assert_eq!(seen[0].as_slice(), [1, 101, 7]);
     assert_eq!(seen[1].as_slice(), [1, 202, 7]);
@@ -455,7 +459,8 @@ fn a_response_interceptor_error_is_retried_like_any_failure() {
             &mut SeededRng::new(0),
             ()
         ))
-        .unwrap(),
+        .unwrap()
+        .value,
         200
     );
     assert_eq!(clock.sleeps().as_slice(), [s(2)]);
@@ -573,7 +578,7 @@ fn concurrent_calls_sharing_one_decorrelated_jitter_do_not_leak_state() {
         tenace::retry(&ta, &ca, &policy, &mut ra, ()),
         tenace::retry(&tb, &cb, &policy, &mut rb, ()),
     ));
-    assert_eq!((a.unwrap(), b.unwrap()), (1, 1));
+    assert_eq!((a.unwrap().value, b.unwrap().value), (1, 1));
     assert_eq!(ca.sleeps(), alone_a);
     assert_eq!(cb.sleeps(), alone_b);
     assert_ne!(alone_a, alone_b);
@@ -583,7 +588,7 @@ fn concurrent_calls_sharing_one_decorrelated_jitter_do_not_leak_state() {
         assert!(d >= ms(100) && d <= prev * 3);
         prev = d;
     }
-    assert_eq!(policy.get_strategy().last(), ms(100));
+    assert_eq!(policy.strategy().last(), ms(100));
 }
 
 #[test]
@@ -598,7 +603,7 @@ fn blocking_driver_follows_the_same_schedule() {
     .with_clock(&clock);
     let policy = exp().attempt_timeout(ms(500));
     let r = tenace::retry_blocking(&t, &clock, &policy, &(), &mut SeededRng::new(0), ());
-    assert_eq!(r.unwrap(), 5);
+    assert_eq!(r.unwrap().value, 5);
     assert_eq!(clock.sleeps().as_slice(), [s(2), s(4), s(8)]);
     assert_eq!(clock.now(), Instant::from_millis(14_800));
 

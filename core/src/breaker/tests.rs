@@ -23,10 +23,10 @@ const DOWN: CallResult = CallResult::Failed(StopReason::Exhausted, Some(FailureK
 fn breaker() -> CircuitBreaker {
     CircuitBreaker::new(
         BreakerConfig::new()
-            .window(4)
-            .min_calls(4)
-            .failure_percent(50)
-            .break_duration(ms(1_000)),
+            .with_window(4)
+            .with_min_calls(4)
+            .with_failure_percent(50)
+            .with_break_duration(ms(1_000)),
     )
     .unwrap()
 }
@@ -84,10 +84,10 @@ fn opens_at_exactly_the_failure_ratio() {
 fn window_slides_over_old_failures() {
     let b = CircuitBreaker::new(
         BreakerConfig::new()
-            .window(3)
-            .min_calls(3)
-            .failure_percent(100)
-            .break_duration(ms(1_000)),
+            .with_window(3)
+            .with_min_calls(3)
+            .with_failure_percent(100)
+            .with_break_duration(ms(1_000)),
     )
     .unwrap();
     for r in [DOWN, DOWN, OK, DOWN, DOWN] {
@@ -106,10 +106,10 @@ fn window_slides_over_old_failures() {
 fn successes_never_open_and_only_failures_evaluate() {
     let b = CircuitBreaker::new(
         BreakerConfig::new()
-            .window(MAX_WINDOW)
-            .min_calls(MAX_WINDOW)
-            .failure_percent(1)
-            .break_duration(ms(1)),
+            .with_window(MAX_WINDOW)
+            .with_min_calls(MAX_WINDOW)
+            .with_failure_percent(1)
+            .with_break_duration(ms(1)),
     )
     .unwrap();
     for _ in 0..1_000 {
@@ -293,47 +293,47 @@ fn refuses_nonsense_config() {
     let e = |c: BreakerConfig| CircuitBreaker::new(c).unwrap_err();
     let c = BreakerConfig::new();
     assert_eq!(
-        e(c.window(0)),
+        e(c.with_window(0)),
         ConfigError::new("window", ConfigProblem::Zero)
     );
     assert_eq!(
-        e(c.window(129)),
+        e(c.with_window(129)),
         ConfigError::new("window", ConfigProblem::TooLarge)
     );
     assert_eq!(
-        e(c.min_calls(0)),
+        e(c.with_min_calls(0)),
         ConfigError::new("min_calls", ConfigProblem::Zero)
     );
     assert_eq!(
-        e(c.min_calls(21)),
+        e(c.with_min_calls(21)),
         ConfigError::new("min_calls", ConfigProblem::TooLarge)
     );
     assert_eq!(
-        e(c.failure_percent(0)),
+        e(c.with_failure_percent(0)),
         ConfigError::new("failure_percent", ConfigProblem::Zero)
     );
     assert_eq!(
-        e(c.failure_percent(101)),
+        e(c.with_failure_percent(101)),
         ConfigError::new("failure_percent", ConfigProblem::TooLarge)
     );
     assert_eq!(
-        e(c.break_duration(Duration::ZERO)),
+        e(c.with_break_duration(Duration::ZERO)),
         ConfigError::new("break_duration", ConfigProblem::Zero)
     );
     assert_eq!(
-        e(c.break_duration(Duration::MAX)),
+        e(c.with_break_duration(Duration::MAX)),
         ConfigError::new("break_duration", ConfigProblem::TooLarge)
     );
     assert_eq!(BreakerConfig::default(), c);
-    let max = CircuitBreaker::new(c.window(128).min_calls(128))
+    let max = CircuitBreaker::new(c.with_window(128).with_min_calls(128))
         .unwrap()
         .config();
     assert_eq!(
         (
-            max.get_window(),
-            max.get_min_calls(),
-            max.get_failure_percent(),
-            max.get_break_duration()
+            max.window(),
+            max.min_calls(),
+            max.failure_percent(),
+            max.break_duration()
         ),
         (128, 128, 50, Duration::from_secs(5))
     );
@@ -364,6 +364,7 @@ fn run<const N: usize>(
         &mut SeededRng::new(3),
         (),
     ))
+    .map(|r| r.value)
 }
 
 #[test]
@@ -462,10 +463,10 @@ fn many_threads_record_exactly_in_the_window() {
     let b = Arc::new(
         CircuitBreaker::new(
             BreakerConfig::new()
-                .window(128)
-                .min_calls(128)
-                .failure_percent(100)
-                .break_duration(ms(1)),
+                .with_window(128)
+                .with_min_calls(128)
+                .with_failure_percent(100)
+                .with_break_duration(ms(1)),
         )
         .unwrap(),
     );

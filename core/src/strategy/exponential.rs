@@ -43,7 +43,7 @@ pub enum Jitter {
 /// The multiplier is kept in 16.16 fixed point (`1/65536` resolution), so
 /// the math is integer-only on every target: integer and binary-fraction
 /// multipliers (2, 3, 1.5, 1.25) are exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ExponentialBackoff {
     base: u64,
@@ -62,7 +62,8 @@ pub struct ExponentialBackoff {
 /// routine is linked only into programs that call one of them: firmware
 /// that builds its backoff with [`new`](ExponentialBackoff::new) does not
 /// carry it (about 550 bytes of flash on a Cortex-M4, 770 on a Cortex-M0).
-/// It follows from the multiplier, so it takes no part in equality.
+/// It follows from the multiplier, so equality of backoffs compares their
+/// parameters, not this pointer.
 #[derive(Clone, Copy)]
 struct Fractional(Option<Grow>);
 
@@ -89,13 +90,14 @@ impl Fractional {
     }
 }
 
-impl PartialEq for Fractional {
-    fn eq(&self, _other: &Self) -> bool {
-        true
+impl PartialEq for ExponentialBackoff {
+    fn eq(&self, other: &Self) -> bool {
+        (self.base, self.max, self.multiplier, self.jitter)
+            == (other.base, other.max, other.multiplier, other.jitter)
     }
 }
 
-impl Eq for Fractional {}
+impl Eq for ExponentialBackoff {}
 
 impl core::fmt::Debug for Fractional {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -6,6 +6,7 @@ use heapless::Vec;
 
 use super::{MockClock, YieldOnce};
 use crate::error::{FailureKind, TransportError};
+use crate::replay::Replay;
 use crate::transport::{BlockingTransport, Transport};
 
 /// The error of a [`ScriptedTransport`] step.
@@ -113,14 +114,14 @@ impl<Resp> Step<Resp> {
 /// every request it was sent (up to `N`).
 ///
 /// After the script runs out, every attempt fails with
-/// [`FailureKind::Other`]. Requests are idempotent unless
-/// [`idempotent(false)`](Self::idempotent) says otherwise.
+/// [`FailureKind::Other`]. Requests are safe to replay unless
+/// [`replay(Replay::Unsafe)`](Self::replay) says otherwise.
 #[derive(Debug)]
 pub struct ScriptedTransport<'c, Req, Resp, const N: usize> {
     script: RefCell<[Option<Step<Resp>>; N]>,
     next: Cell<usize>,
     seen: RefCell<Vec<Req, N>>,
-    idempotent: bool,
+    replay: Replay,
     clock: Option<&'c MockClock>,
 }
 
@@ -131,7 +132,7 @@ impl<Req, Resp, const N: usize> ScriptedTransport<'static, Req, Resp, N> {
             script: RefCell::new(script.map(Some)),
             next: Cell::new(0),
             seen: RefCell::new(Vec::new()),
-            idempotent: true,
+            replay: Replay::Safe,
             clock: None,
         }
     }
@@ -144,15 +145,15 @@ impl<'c, Req, Resp, const N: usize> ScriptedTransport<'c, Req, Resp, N> {
             script: self.script,
             next: self.next,
             seen: self.seen,
-            idempotent: self.idempotent,
+            replay: self.replay,
             clock: Some(clock),
         }
     }
 
-    /// Whether requests count as idempotent (default `true`).
+    /// Whether requests may be replayed (default [`Replay::Safe`]).
     #[must_use]
-    pub fn idempotent(mut self, yes: bool) -> Self {
-        self.idempotent = yes;
+    pub fn replay(mut self, replay: Replay) -> Self {
+        self.replay = replay;
         self
     }
 
@@ -201,8 +202,8 @@ impl<Req, Resp, const N: usize> Transport for ScriptedTransport<'_, Req, Resp, N
         }
     }
 
-    fn is_idempotent(&self, _request: &Req) -> bool {
-        self.idempotent
+    fn replay(&self, _request: &Req) -> Replay {
+        self.replay
     }
 }
 
@@ -241,7 +242,7 @@ impl<Req, Resp, const N: usize> BlockingTransport for ScriptedTransport<'_, Req,
         }
     }
 
-    fn is_idempotent(&self, _request: &Req) -> bool {
-        self.idempotent
+    fn replay(&self, _request: &Req) -> Replay {
+        self.replay
     }
 }
