@@ -126,7 +126,8 @@ where
     // Not an `async fn`: returning `drive`'s future directly keeps one
     // state machine instead of two nested ones. No interceptor runs, so
     // each attempt is the transport's own future.
-    drive(transport, clock, policy, (), Bare, rng, request)
+    let call = RetryMachine::new(policy, transport.replay(&request), ());
+    drive(transport, clock, call, Bare, rng, request)
 }
 
 /// As [`retry`], with interceptors and middleware.
@@ -149,11 +150,11 @@ where
     M: Middleware,
     R: Rng + ?Sized,
 {
+    let call = RetryMachine::new(policy, transport.replay(&request), &pipeline.middleware);
     drive(
         transport,
         clock,
-        policy,
-        &pipeline.middleware,
+        call,
         Intercepted {
             request: &pipeline.request,
             response: &pipeline.response,
@@ -237,8 +238,9 @@ where
 fn drive<'a, T, C, S, P, M, A, R>(
     transport: &'a T,
     clock: &'a C,
-    policy: &'a Policy<S, P>,
-    middleware: M,
+    // Built by the caller and moved in, so the future holds the policy's
+    // reference once (inside the machine). It starts at the first poll.
+    mut call: RetryMachine<'a, S, P, M>,
     attempt: A,
     rng: &'a mut R,
     request: T::Request,
@@ -254,11 +256,9 @@ where
     R: Rng + ?Sized,
 {
     async move {
-        let replay = transport.replay(&request);
-        let mut call = match RetryMachine::start(policy, replay, middleware, clock.now()) {
-            Ok(call) => call,
-            Err(reason) => return Err(RetryError::new(reason, 0, None)),
-        };
+        if let Err(reason) = call.start(clock.now()) {
+            return Err(RetryError::new(reason, 0, None));
+        }
         loop {
             let now = clock.now();
             let timeout = match call.begin_attempt(now) {
@@ -326,11 +326,10 @@ where
     M: Middleware,
     R: Rng + ?Sized,
 {
-    let replay = transport.replay(&request);
-    let mut call = match RetryMachine::start(policy, replay, middleware, clock.now()) {
-        Ok(call) => call,
-        Err(reason) => return Err(RetryError::new(reason, 0, None)),
-    };
+    let mut call = RetryMachine::new(policy, transport.replay(&request), middleware);
+    if let Err(reason) = call.start(clock.now()) {
+        return Err(RetryError::new(reason, 0, None));
+    }
     loop {
         let timeout = match call.begin_attempt(clock.now()) {
             Ok(t) => t,

@@ -16,7 +16,8 @@
 //!
 //! let policy = Policy::new(FixedDelay::new(Duration::from_secs(2)));
 //! let mut rng = SeededRng::new(0);
-//! let mut m = RetryMachine::start(&policy, Replay::Safe, (), Instant::ZERO).unwrap();
+//! let mut m = RetryMachine::new(&policy, Replay::Safe, ());
+//! m.start(Instant::ZERO).unwrap(); // admission: an open circuit would refuse
 //! for n in 1..=3 {
 //!     let _timeout = m.begin_attempt(Instant::ZERO).unwrap();
 //!     let decision = m.on_failure(Failure::new(FailureKind::Io), Instant::ZERO, &mut rng);
@@ -182,7 +183,8 @@ impl<T> Retried<T> {
 /// failure so per-call state (the previous delay of decorrelated jitter) is
 /// never shared between calls.
 ///
-/// Call [`start`](Self::start) when the call begins,
+/// Build it with [`new`](Self::new), call [`start`](Self::start) when the
+/// call begins,
 /// [`begin_attempt`](Self::begin_attempt) before each attempt, then
 /// [`on_success`](Self::on_success) or [`on_error`](Self::on_error) (or
 /// [`on_failure`](Self::on_failure)) after it. Dropping the machine before
@@ -203,7 +205,7 @@ impl<S: fmt::Debug, P, M: Middleware + fmt::Debug> fmt::Debug for RetryMachine<'
             .field("limits", self.policy.limits())
             .field("call", &self.state.call)
             .field("started", &self.state.started)
-            .field("deadline", &self.state.deadline())
+            .field("deadline", &self.state.deadline(self.policy.limits()))
             .field("attempts", &self.state.attempts)
             .field("slept", &nanos_to_duration(self.state.slept))
             .field("replay", &self.state.replay)
@@ -217,39 +219,49 @@ where
     S: RetryStrategy + Clone,
     M: Middleware,
 {
-    /// Starts a call at `now`, if the middleware admits it (an open circuit
-    /// breaker refuses with [`StopReason::CircuitOpen`]; nothing more is
-    /// told to the middleware then). `replay` says whether the request may
-    /// be sent again after a failure that may have reached the server (see
-    /// [`Replay::of`]).
-    pub fn start(
-        policy: &'a Policy<S, P>,
-        replay: Replay,
-        middleware: M,
-        now: Instant,
-    ) -> Result<Self, StopReason> {
-        if let Err(reason) = middleware.before_call(now) {
-            debug!("tenace: call refused ({})", reason.as_str());
-            return Err(reason);
-        }
-        Ok(Self {
+    /// A call under `policy`, not started yet. `replay` says whether the
+    /// request may be sent again after a failure that may have reached the
+    /// server (see [`Replay::of`]); `middleware` hears about the call
+    /// (`()` for none). Nothing happens until [`start`](Self::start).
+    pub fn new(policy: &'a Policy<S, P>, replay: Replay, middleware: M) -> Self {
+        Self {
             policy,
             strategy: None,
-            state: CallState::new(policy.limits().deadline, replay, now),
+            state: CallState::new(replay),
             middleware,
-        })
+        }
     }
 
-    /// Call before each attempt. Returns the time this attempt may take (the
+    /// Starts the call at `now`, if the middleware admits it: an open
+    /// circuit breaker refuses with [`StopReason::CircuitOpen`], and the
+    /// call is then over without the middleware hearing more of it. Call it
+    /// once, before the first [`begin_attempt`](Self::begin_attempt).
+    #[must_use = "a refused call must not be attempted"]
+    pub fn start(&mut self, now: Instant) -> Result<(), StopReason> {
+        if self.state.phase != Phase::Idle {
+            return match self.state.phase {
+                Phase::Refused(reason) => Err(reason),
+                _ => Ok(()),
+            };
+        }
+        if let Err(reason) = self.middleware.before_call(now) {
+            debug!("tenace: call refused ({})", reason.as_str());
+            self.state.phase = Phase::Refused(reason);
+            return Err(reason);
+        }
+        self.state.start(now);
+        Ok(())
+    }
+
+    /// Call before each attempt (it starts the call if
+    /// [`start`](Self::start) was not called). Returns the time this attempt may take (the
     /// per-attempt timeout, shortened to what is left before the deadline;
     /// `None` for no limit), or [`StopReason::Deadline`] if the deadline has
     /// passed (the call is then over).
     #[must_use = "the attempt timeout must be applied, and a Deadline stop honoured"]
     pub fn begin_attempt(&mut self, now: Instant) -> Result<Option<Duration>, StopReason> {
-        match self
-            .state
-            .begin_attempt(self.policy.limits().attempt_timeout, now)
-        {
+        self.start(now)?;
+        match self.state.begin_attempt(self.policy.limits(), now) {
             Ok(timeout) => Ok(timeout),
             Err(reason) => Err(self.stop(reason, now)),
         }
@@ -351,10 +363,10 @@ where
     }
 
     fn finish(&mut self, result: CallResult, now: Instant) {
-        if self.state.done {
+        if self.state.phase != Phase::Running {
             return;
         }
-        self.state.done = true;
+        self.state.phase = Phase::Done;
         self.middleware.after_call(&CallOutcome {
             call: self.state.call,
             result,
@@ -387,8 +399,8 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
     }
 
     /// When the call's deadline falls, if it has one.
-    pub const fn deadline(&self) -> Option<Instant> {
-        self.state.deadline()
+    pub fn deadline(&self) -> Option<Instant> {
+        self.state.deadline(self.policy.limits())
     }
 
     /// Whether the request may be replayed after a failure that may have
@@ -397,9 +409,9 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
         self.state.replay
     }
 
-    /// `true` once the call has ended (a success or a stop).
+    /// `true` once the call has ended (a success, a stop or a refusal).
     pub const fn is_done(&self) -> bool {
-        self.state.done
+        matches!(self.state.phase, Phase::Done | Phase::Refused(_))
     }
 
     /// The policy this call runs under.
@@ -415,8 +427,8 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
 
 impl<S, P, M: Middleware> Drop for RetryMachine<'_, S, P, M> {
     fn drop(&mut self) {
-        if !self.state.done {
-            self.state.done = true;
+        if self.state.phase == Phase::Running {
+            self.state.phase = Phase::Done;
             // The machine reads no clock: the last instant it was given is
             // the closest it has to the time of the drop.
             self.middleware.after_call(&CallOutcome {
@@ -430,14 +442,25 @@ impl<S, P, M: Middleware> Drop for RetryMachine<'_, S, P, M> {
     }
 }
 
+/// Where a call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Built, not started.
+    Idle,
+    /// Started, not ended: dropping the machine now cancels the call.
+    Running,
+    /// Ended; the middleware has been told.
+    Done,
+    /// The middleware refused to start it.
+    Refused(StopReason),
+}
+
 /// What [`RetryMachine`] tracks besides the policy, the strategy and the
-/// middleware.
+/// middleware. The deadline is not stored: it is `started` plus the
+/// policy's deadline, which the machine borrows anyway.
 #[derive(Debug, Clone, Copy)]
 struct CallState {
     started: Instant,
-    /// Meaningful only when `has_deadline`; `Instant::MAX` is a deadline
-    /// too (a saturated one), so it cannot stand for "none".
-    deadline: Instant,
     /// The last instant the machine was given.
     seen: Instant,
     /// Nanoseconds of backoff decided so far, saturating.
@@ -446,59 +469,57 @@ struct CallState {
     call: CallId,
     last_kind: Option<FailureKind>,
     replay: Replay,
-    has_deadline: bool,
-    done: bool,
+    phase: Phase,
 }
 
 impl CallState {
-    #[inline]
-    fn new(deadline: Option<Duration>, replay: Replay, now: Instant) -> Self {
-        let (has_deadline, deadline) = match deadline {
-            Some(d) => (true, now.saturating_add(d)),
-            None => (false, Instant::MAX),
-        };
+    const fn new(replay: Replay) -> Self {
         Self {
-            started: now,
-            deadline,
-            seen: now,
+            started: Instant::ZERO,
+            seen: Instant::ZERO,
             slept: 0,
             attempts: 0,
-            call: CallId::next(),
+            call: CallId(0),
             last_kind: None,
             replay,
-            has_deadline,
-            done: false,
+            phase: Phase::Idle,
         }
     }
 
-    const fn deadline(&self) -> Option<Instant> {
-        if self.has_deadline {
-            Some(self.deadline)
-        } else {
-            None
-        }
+    #[inline]
+    fn start(&mut self, now: Instant) {
+        self.started = now;
+        self.seen = now;
+        self.call = CallId::next();
+        self.phase = Phase::Running;
+    }
+
+    #[inline]
+    fn deadline(&self, limits: &crate::policy::Limits) -> Option<Instant> {
+        limits.deadline.map(|d| self.started.saturating_add(d))
     }
 
     #[inline]
     fn begin_attempt(
         &mut self,
-        attempt_timeout: Option<Duration>,
+        limits: &crate::policy::Limits,
         now: Instant,
     ) -> Result<Option<Duration>, StopReason> {
         self.seen = now;
-        let timeout = if self.has_deadline {
-            if now >= self.deadline {
-                return Err(StopReason::Deadline);
+        let timeout = match self.deadline(limits) {
+            Some(deadline) => {
+                if now >= deadline {
+                    return Err(StopReason::Deadline);
+                }
+                // In nanoseconds: a `Duration` is built only when the
+                // deadline is the shorter limit.
+                let left = deadline.as_nanos() - now.as_nanos();
+                match limits.attempt_timeout {
+                    Some(t) if duration_to_nanos(t) < left => Some(t),
+                    _ => Some(nanos_to_duration(left)),
+                }
             }
-            // In nanoseconds: a `Duration` is built only when the deadline
-            // is the shorter limit.
-            let left = self.deadline.as_nanos() - now.as_nanos();
-            match attempt_timeout {
-                Some(t) if duration_to_nanos(t) < left => Some(t),
-                _ => Some(nanos_to_duration(left)),
-            }
-        } else {
-            attempt_timeout
+            None => limits.attempt_timeout,
         };
         self.attempts = self.attempts.saturating_add(1);
         Ok(timeout)
@@ -532,7 +553,9 @@ impl CallState {
             };
             delay = delay.max(hint.min(cap));
         }
-        if self.has_deadline && now.saturating_add(delay) >= self.deadline {
+        if let Some(deadline) = self.deadline(limits)
+            && now.saturating_add(delay) >= deadline
+        {
             return Err(StopReason::Deadline);
         }
         Ok(delay)
@@ -594,7 +617,8 @@ mod tests {
         let policy = Policy::new(FixedDelay::new(S));
         let log = Log::default();
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
+        m.start(at(0)).unwrap();
         assert_eq!(m.begin_attempt(at(0)), Ok(None));
         let d = m.on_failure(Failure::new(FailureKind::Io), at(0), &mut rng);
         assert_eq!(d, Decision::Retry { delay: S });
@@ -633,7 +657,8 @@ mod tests {
             ),
         ] {
             let log = Log::default();
-            let mut m = RetryMachine::start(&policy, replay, &log, at(0)).unwrap();
+            let mut m = RetryMachine::new(&policy, replay, &log);
+            m.start(at(0)).unwrap();
             let _ = m.begin_attempt(at(0)).unwrap();
             assert_eq!(
                 m.on_failure(failure, at(3), &mut rng),
@@ -644,7 +669,8 @@ mod tests {
             assert_eq!(last, std::format!("after Failed({reason:?}, Some(Io)) 1 3"));
         }
         // Connect never reached the server: retried even when unsafe.
-        let mut m = RetryMachine::start(&policy, Replay::Unsafe, (), at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Unsafe, ());
+        m.start(at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         assert_eq!(
             m.on_failure(Failure::new(FailureKind::Connect), at(0), &mut rng),
@@ -657,7 +683,8 @@ mod tests {
         let budget = RetryBudget::new(4, 1, 1).unwrap();
         let policy = Policy::new(FixedDelay::new(S)).max_retries(10);
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::start(&policy, Replay::Safe, &budget, at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Safe, &budget);
+        m.start(at(0)).unwrap();
         let mut decisions = Vec::new();
         loop {
             let _ = m.begin_attempt(at(0)).unwrap();
@@ -690,16 +717,19 @@ mod tests {
         .unwrap();
         let policy = Policy::new(FixedDelay::new(S)).max_retries(0);
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::start(&policy, Replay::Safe, &breaker, at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Safe, &breaker);
+        m.start(at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         let d = m.on_failure(Failure::new(FailureKind::Connect), at(0), &mut rng);
         assert_eq!(d, Decision::Stop(StopReason::Exhausted));
         drop(m);
-        assert_eq!(
-            RetryMachine::start(&policy, Replay::Safe, &breaker, at(1)).err(),
-            Some(StopReason::CircuitOpen)
-        );
-        assert!(RetryMachine::start(&policy, Replay::Safe, &breaker, at(10)).is_ok());
+        let mut refused = RetryMachine::new(&policy, Replay::Safe, &breaker);
+        assert_eq!(refused.start(at(1)), Err(StopReason::CircuitOpen));
+        assert_eq!(refused.begin_attempt(at(1)), Err(StopReason::CircuitOpen));
+        assert!(refused.is_done());
+        drop(refused);
+        let mut probe = RetryMachine::new(&policy, Replay::Safe, &breaker);
+        assert_eq!(probe.start(at(10)), Ok(()));
     }
 
     #[test]
@@ -709,7 +739,8 @@ mod tests {
             .attempt_timeout(S * 10);
         let log = Log::default();
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
+        m.start(at(0)).unwrap();
         assert_eq!(m.begin_attempt(at(0)), Ok(Some(S * 3)));
         assert_eq!(
             m.on_failure(Failure::new(FailureKind::Io), at(0), &mut rng),
@@ -722,7 +753,8 @@ mod tests {
             Decision::Stop(StopReason::Deadline)
         );
         assert_eq!(m.deadline(), Some(at(3)));
-        let mut late = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        let mut late = RetryMachine::new(&policy, Replay::Safe, ());
+        late.start(at(0)).unwrap();
         assert_eq!(late.begin_attempt(at(3)), Err(StopReason::Deadline));
         assert!(late.is_done());
     }
@@ -731,7 +763,8 @@ mod tests {
     fn retry_after_is_a_floor_capped() {
         let policy = Policy::new(FixedDelay::new(S)).retry_after_cap(S * 5);
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Safe, ());
+        m.start(at(0)).unwrap();
         for (hint, want) in [(None, S), (Some(S * 3), S * 3), (Some(S * 60), S * 5)] {
             let _ = m.begin_attempt(at(0)).unwrap();
             let f = Failure::new(FailureKind::Status(503)).with_retry_after(hint);
@@ -747,7 +780,8 @@ mod tests {
     fn drop_mid_call_is_cancelled_once() {
         let policy = Policy::new(FixedDelay::new(S)).with_limits(Limits::DEFAULT);
         let log = Log::default();
-        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
+        m.start(at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         drop(m);
         let lines = log.0.borrow();
@@ -756,7 +790,8 @@ mod tests {
         drop(lines);
         let log = Log::default();
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
+        m.start(at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         let _ = m.on_failure(Failure::new(FailureKind::Io), at(4), &mut rng);
         drop(m); // in the backoff sleep
@@ -764,10 +799,20 @@ mod tests {
     }
 
     #[test]
+    fn a_machine_never_started_tells_nothing() {
+        let policy = Policy::new(FixedDelay::new(S));
+        let log = Log::default();
+        drop(RetryMachine::new(&policy, Replay::Safe, &log));
+        assert!(log.0.borrow().is_empty());
+    }
+
+    #[test]
     fn call_ids_differ() {
         let policy = Policy::new(FixedDelay::new(S));
-        let a = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
-        let b = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        let mut a = RetryMachine::new(&policy, Replay::Safe, ());
+        let mut b = RetryMachine::new(&policy, Replay::Safe, ());
+        a.start(at(0)).unwrap();
+        b.start(at(0)).unwrap();
         assert_ne!(a.call(), b.call());
     }
 }

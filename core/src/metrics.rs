@@ -26,7 +26,7 @@
 //! let policy = Policy::new(FixedDelay::new(Duration::from_millis(50))).max_retries(3);
 //! let pipeline = Pipeline::new().middleware(METRICS.around(&budget));
 //! let ok = embassy_futures::block_on(tenace::retry_with(&transport, &clock, &policy, &pipeline, &mut SeededRng::new(1), ()));
-//! assert_eq!(ok.ok(), Some(200));
+//! assert_eq!(ok.ok().map(|r| r.value), Some(200));
 //! let m = METRICS.snapshot();
 //! assert_eq!((m.calls, m.attempts, m.retries, m.successes), (1, 3, 2, 1));
 //! # Ok::<(), tenace::ConfigError>(())
