@@ -164,6 +164,7 @@ impl Contender for TenaceAsync {
             (),
         ))
         .ok()
+        .map(|r| r.value)
     }
     fn future_size(&mut self) -> Option<usize> {
         let transport = FlakyTransport(&self.flaky);
@@ -205,7 +206,9 @@ impl Contender for TenaceBlocking {
     #[inline]
     fn call(&mut self) -> Option<u32> {
         let transport = FlakyTransport(&self.flaky);
-        tenace::retry_blocking(&transport, &ZeroClock, &self.policy, &(), &mut self.rng, ()).ok()
+        tenace::retry_blocking(&transport, &ZeroClock, &self.policy, &(), &mut self.rng, ())
+            .ok()
+            .map(|r| r.value)
     }
     fn future_size(&mut self) -> Option<usize> {
         None

@@ -104,8 +104,8 @@ impl Transport for FlakyTransport<'_> {
         self.0.call()
     }
     #[inline]
-    fn is_idempotent(&self, _request: &()) -> bool {
-        true
+    fn replay(&self, _request: &()) -> tenace::Replay {
+        tenace::Replay::Safe
     }
 }
 
@@ -118,7 +118,7 @@ impl tenace::BlockingTransport for FlakyTransport<'_> {
         self.0.call()
     }
     #[inline]
-    fn is_idempotent(&self, _request: &()) -> bool {
-        true
+    fn replay(&self, _request: &()) -> tenace::Replay {
+        tenace::Replay::Safe
     }
 }

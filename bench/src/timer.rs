@@ -166,7 +166,9 @@ pub fn calls<'a>(
         (),
     ));
     let mut tenace = boxed("tenace", async move {
-        tenace::retry(&transport, clock, policy, rng, ()).await
+        tenace::retry(&transport, clock, policy, rng, ())
+            .await
+            .map(|r| r.value)
     });
     tenace.size = tenace_size;
     match job {

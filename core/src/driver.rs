@@ -126,8 +126,7 @@ where
     // Not an `async fn`: returning `drive`'s future directly keeps one
     // state machine instead of two nested ones. No interceptor runs, so
     // each attempt is the transport's own future.
-    let call = RetryMachine::new(policy, transport.replay(&request), ());
-    drive(transport, clock, call, Bare, rng, request)
+    drive(transport, clock, policy, (), Bare, rng, request)
 }
 
 /// As [`retry`], with interceptors and middleware.
@@ -150,11 +149,11 @@ where
     M: Middleware,
     R: Rng + ?Sized,
 {
-    let call = RetryMachine::new(policy, transport.replay(&request), &pipeline.middleware);
     drive(
         transport,
         clock,
-        call,
+        policy,
+        &pipeline.middleware,
         Intercepted {
             request: &pipeline.request,
             response: &pipeline.response,
@@ -238,9 +237,8 @@ where
 fn drive<'a, T, C, S, P, M, A, R>(
     transport: &'a T,
     clock: &'a C,
-    // Built by the caller and moved in, so the future holds the policy's
-    // reference once (inside the machine). It starts at the first poll.
-    mut call: RetryMachine<'a, S, P, M>,
+    policy: &'a Policy<S, P>,
+    middleware: M,
     attempt: A,
     rng: &'a mut R,
     request: T::Request,
@@ -256,9 +254,11 @@ where
     R: Rng + ?Sized,
 {
     async move {
-        if let Err(reason) = call.start(clock.now()) {
-            return Err(RetryError::new(reason, 0, None));
-        }
+        let replay = transport.replay(&request);
+        let mut call = match RetryMachine::start(policy, replay, middleware, clock.now()) {
+            Ok(call) => call,
+            Err(reason) => return Err(RetryError::new(reason, 0, None)),
+        };
         loop {
             let now = clock.now();
             let timeout = match call.begin_attempt(now) {
@@ -326,10 +326,11 @@ where
     M: Middleware,
     R: Rng + ?Sized,
 {
-    let mut call = RetryMachine::new(policy, transport.replay(&request), middleware);
-    if let Err(reason) = call.start(clock.now()) {
-        return Err(RetryError::new(reason, 0, None));
-    }
+    let replay = transport.replay(&request);
+    let mut call = match RetryMachine::start(policy, replay, middleware, clock.now()) {
+        Ok(call) => call,
+        Err(reason) => return Err(RetryError::new(reason, 0, None)),
+    };
     loop {
         let timeout = match call.begin_attempt(clock.now()) {
             Ok(t) => t,

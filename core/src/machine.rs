@@ -16,8 +16,8 @@
 //!
 //! let policy = Policy::new(FixedDelay::new(Duration::from_secs(2)));
 //! let mut rng = SeededRng::new(0);
-//! let mut m = RetryMachine::new(&policy, Replay::Safe, ());
-//! m.start(Instant::ZERO).unwrap(); // admission: an open circuit would refuse
+//! // Admission: an open circuit breaker would refuse the call here.
+//! let mut m = RetryMachine::start(&policy, Replay::Safe, (), Instant::ZERO).unwrap();
 //! for n in 1..=3 {
 //!     let _timeout = m.begin_attempt(Instant::ZERO).unwrap();
 //!     let decision = m.on_failure(Failure::new(FailureKind::Io), Instant::ZERO, &mut rng);
@@ -183,8 +183,7 @@ impl<T> Retried<T> {
 /// failure so per-call state (the previous delay of decorrelated jitter) is
 /// never shared between calls.
 ///
-/// Build it with [`new`](Self::new), call [`start`](Self::start) when the
-/// call begins,
+/// Call [`start`](Self::start) when the call begins,
 /// [`begin_attempt`](Self::begin_attempt) before each attempt, then
 /// [`on_success`](Self::on_success) or [`on_error`](Self::on_error) (or
 /// [`on_failure`](Self::on_failure)) after it. Dropping the machine before
@@ -205,7 +204,7 @@ impl<S: fmt::Debug, P, M: Middleware + fmt::Debug> fmt::Debug for RetryMachine<'
             .field("limits", self.policy.limits())
             .field("call", &self.state.call)
             .field("started", &self.state.started)
-            .field("deadline", &self.state.deadline(self.policy.limits()))
+            .field("deadline", &self.state.deadline())
             .field("attempts", &self.state.attempts)
             .field("slept", &nanos_to_duration(self.state.slept))
             .field("replay", &self.state.replay)
@@ -219,48 +218,36 @@ where
     S: RetryStrategy + Clone,
     M: Middleware,
 {
-    /// A call under `policy`, not started yet. `replay` says whether the
-    /// request may be sent again after a failure that may have reached the
-    /// server (see [`Replay::of`]); `middleware` hears about the call
-    /// (`()` for none). Nothing happens until [`start`](Self::start).
-    pub fn new(policy: &'a Policy<S, P>, replay: Replay, middleware: M) -> Self {
-        Self {
-            policy,
-            strategy: None,
-            state: CallState::new(replay),
-            middleware,
-        }
-    }
-
-    /// Starts the call at `now`, if the middleware admits it: an open
-    /// circuit breaker refuses with [`StopReason::CircuitOpen`], and the
-    /// call is then over without the middleware hearing more of it. Call it
-    /// once, before the first [`begin_attempt`](Self::begin_attempt).
-    #[must_use = "a refused call must not be attempted"]
-    pub fn start(&mut self, now: Instant) -> Result<(), StopReason> {
-        if self.state.phase != Phase::Idle {
-            return match self.state.phase {
-                Phase::Refused(reason) => Err(reason),
-                _ => Ok(()),
-            };
-        }
-        if let Err(reason) = self.middleware.before_call(now) {
+    /// Starts a call under `policy` at `now`, if the middleware admits it:
+    /// an open circuit breaker refuses with [`StopReason::CircuitOpen`], and
+    /// the middleware then hears nothing more of the call. `replay` says
+    /// whether the request may be sent again after a failure that may have
+    /// reached the server (see [`Replay::of`]); `middleware` hears about the
+    /// call (`()` for none).
+    pub fn start(
+        policy: &'a Policy<S, P>,
+        replay: Replay,
+        middleware: M,
+        now: Instant,
+    ) -> Result<Self, StopReason> {
+        if let Err(reason) = middleware.before_call(now) {
             debug!("tenace: call refused ({})", reason.as_str());
-            self.state.phase = Phase::Refused(reason);
             return Err(reason);
         }
-        self.state.start(now);
-        Ok(())
+        Ok(Self {
+            policy,
+            strategy: None,
+            state: CallState::new(policy.limits().deadline, replay, now),
+            middleware,
+        })
     }
 
-    /// Call before each attempt (it starts the call if
-    /// [`start`](Self::start) was not called). Returns the time this attempt may take (the
+    /// Call before each attempt. Returns the time this attempt may take (the
     /// per-attempt timeout, shortened to what is left before the deadline;
     /// `None` for no limit), or [`StopReason::Deadline`] if the deadline has
     /// passed (the call is then over).
     #[must_use = "the attempt timeout must be applied, and a Deadline stop honoured"]
     pub fn begin_attempt(&mut self, now: Instant) -> Result<Option<Duration>, StopReason> {
-        self.start(now)?;
         match self.state.begin_attempt(self.policy.limits(), now) {
             Ok(timeout) => Ok(timeout),
             Err(reason) => Err(self.stop(reason, now)),
@@ -315,7 +302,6 @@ where
     ) -> Decision {
         let kind = failure.kind;
         self.state.last_kind = Some(kind);
-        self.state.seen = now;
         self.middleware
             .after_attempt(AttemptOutcome::Failure(kind), now);
         let policy = self.policy;
@@ -363,10 +349,10 @@ where
     }
 
     fn finish(&mut self, result: CallResult, now: Instant) {
-        if self.state.phase != Phase::Running {
+        if self.state.done {
             return;
         }
-        self.state.phase = Phase::Done;
+        self.state.done = true;
         self.middleware.after_call(&CallOutcome {
             call: self.state.call,
             result,
@@ -400,7 +386,7 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
 
     /// When the call's deadline falls, if it has one.
     pub fn deadline(&self) -> Option<Instant> {
-        self.state.deadline(self.policy.limits())
+        self.state.deadline()
     }
 
     /// Whether the request may be replayed after a failure that may have
@@ -409,9 +395,9 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
         self.state.replay
     }
 
-    /// `true` once the call has ended (a success, a stop or a refusal).
+    /// `true` once the call has ended (a success or a stop).
     pub const fn is_done(&self) -> bool {
-        matches!(self.state.phase, Phase::Done | Phase::Refused(_))
+        self.state.done
     }
 
     /// The policy this call runs under.
@@ -427,76 +413,63 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
 
 impl<S, P, M: Middleware> Drop for RetryMachine<'_, S, P, M> {
     fn drop(&mut self) {
-        if self.state.phase == Phase::Running {
-            self.state.phase = Phase::Done;
-            // The machine reads no clock: the last instant it was given is
-            // the closest it has to the time of the drop.
+        if !self.state.done {
+            self.state.done = true;
+            // A drop reads no clock (the machine has none): the outcome
+            // says the call ended when it started.
             self.middleware.after_call(&CallOutcome {
                 call: self.state.call,
                 result: CallResult::Cancelled,
                 attempts: self.state.attempts,
                 started: self.state.started,
-                finished: self.state.seen,
+                finished: self.state.started,
             });
         }
     }
 }
 
-/// Where a call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Built, not started.
-    Idle,
-    /// Started, not ended: dropping the machine now cancels the call.
-    Running,
-    /// Ended; the middleware has been told.
-    Done,
-    /// The middleware refused to start it.
-    Refused(StopReason),
-}
-
 /// What [`RetryMachine`] tracks besides the policy, the strategy and the
-/// middleware. The deadline is not stored: it is `started` plus the
-/// policy's deadline, which the machine borrows anyway.
+/// middleware.
 #[derive(Debug, Clone, Copy)]
 struct CallState {
     started: Instant,
-    /// The last instant the machine was given.
-    seen: Instant,
+    /// `Instant::MAX` for none: a deadline that saturates is past any time
+    /// the clock can show, so it is no deadline either.
+    deadline: Instant,
     /// Nanoseconds of backoff decided so far, saturating.
     slept: u64,
     attempts: u32,
     call: CallId,
     last_kind: Option<FailureKind>,
     replay: Replay,
-    phase: Phase,
+    done: bool,
 }
 
 impl CallState {
-    const fn new(replay: Replay) -> Self {
+    #[inline]
+    fn new(deadline: Option<Duration>, replay: Replay, now: Instant) -> Self {
         Self {
-            started: Instant::ZERO,
-            seen: Instant::ZERO,
+            started: now,
+            deadline: match deadline {
+                Some(d) => now.saturating_add(d),
+                None => Instant::MAX,
+            },
             slept: 0,
             attempts: 0,
-            call: CallId(0),
+            call: CallId::next(),
             last_kind: None,
             replay,
-            phase: Phase::Idle,
+            done: false,
         }
     }
 
     #[inline]
-    fn start(&mut self, now: Instant) {
-        self.started = now;
-        self.seen = now;
-        self.call = CallId::next();
-        self.phase = Phase::Running;
-    }
-
-    #[inline]
-    fn deadline(&self, limits: &crate::policy::Limits) -> Option<Instant> {
-        limits.deadline.map(|d| self.started.saturating_add(d))
+    fn deadline(&self) -> Option<Instant> {
+        if self.deadline == Instant::MAX {
+            None
+        } else {
+            Some(self.deadline)
+        }
     }
 
     #[inline]
@@ -505,8 +478,7 @@ impl CallState {
         limits: &crate::policy::Limits,
         now: Instant,
     ) -> Result<Option<Duration>, StopReason> {
-        self.seen = now;
-        let timeout = match self.deadline(limits) {
+        let timeout = match self.deadline() {
             Some(deadline) => {
                 if now >= deadline {
                     return Err(StopReason::Deadline);
@@ -553,7 +525,7 @@ impl CallState {
             };
             delay = delay.max(hint.min(cap));
         }
-        if let Some(deadline) = self.deadline(limits)
+        if let Some(deadline) = self.deadline()
             && now.saturating_add(delay) >= deadline
         {
             return Err(StopReason::Deadline);
@@ -617,8 +589,7 @@ mod tests {
         let policy = Policy::new(FixedDelay::new(S));
         let log = Log::default();
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
         assert_eq!(m.begin_attempt(at(0)), Ok(None));
         let d = m.on_failure(Failure::new(FailureKind::Io), at(0), &mut rng);
         assert_eq!(d, Decision::Retry { delay: S });
@@ -657,8 +628,7 @@ mod tests {
             ),
         ] {
             let log = Log::default();
-            let mut m = RetryMachine::new(&policy, replay, &log);
-            m.start(at(0)).unwrap();
+            let mut m = RetryMachine::start(&policy, replay, &log, at(0)).unwrap();
             let _ = m.begin_attempt(at(0)).unwrap();
             assert_eq!(
                 m.on_failure(failure, at(3), &mut rng),
@@ -669,8 +639,7 @@ mod tests {
             assert_eq!(last, std::format!("after Failed({reason:?}, Some(Io)) 1 3"));
         }
         // Connect never reached the server: retried even when unsafe.
-        let mut m = RetryMachine::new(&policy, Replay::Unsafe, ());
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Unsafe, (), at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         assert_eq!(
             m.on_failure(Failure::new(FailureKind::Connect), at(0), &mut rng),
@@ -683,8 +652,7 @@ mod tests {
         let budget = RetryBudget::new(4, 1, 1).unwrap();
         let policy = Policy::new(FixedDelay::new(S)).max_retries(10);
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::new(&policy, Replay::Safe, &budget);
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &budget, at(0)).unwrap();
         let mut decisions = Vec::new();
         loop {
             let _ = m.begin_attempt(at(0)).unwrap();
@@ -717,19 +685,16 @@ mod tests {
         .unwrap();
         let policy = Policy::new(FixedDelay::new(S)).max_retries(0);
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::new(&policy, Replay::Safe, &breaker);
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &breaker, at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         let d = m.on_failure(Failure::new(FailureKind::Connect), at(0), &mut rng);
         assert_eq!(d, Decision::Stop(StopReason::Exhausted));
         drop(m);
-        let mut refused = RetryMachine::new(&policy, Replay::Safe, &breaker);
-        assert_eq!(refused.start(at(1)), Err(StopReason::CircuitOpen));
-        assert_eq!(refused.begin_attempt(at(1)), Err(StopReason::CircuitOpen));
-        assert!(refused.is_done());
-        drop(refused);
-        let mut probe = RetryMachine::new(&policy, Replay::Safe, &breaker);
-        assert_eq!(probe.start(at(10)), Ok(()));
+        assert_eq!(
+            RetryMachine::start(&policy, Replay::Safe, &breaker, at(1)).err(),
+            Some(StopReason::CircuitOpen)
+        );
+        assert!(RetryMachine::start(&policy, Replay::Safe, &breaker, at(10)).is_ok());
     }
 
     #[test]
@@ -739,8 +704,7 @@ mod tests {
             .attempt_timeout(S * 10);
         let log = Log::default();
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
         assert_eq!(m.begin_attempt(at(0)), Ok(Some(S * 3)));
         assert_eq!(
             m.on_failure(Failure::new(FailureKind::Io), at(0), &mut rng),
@@ -753,8 +717,7 @@ mod tests {
             Decision::Stop(StopReason::Deadline)
         );
         assert_eq!(m.deadline(), Some(at(3)));
-        let mut late = RetryMachine::new(&policy, Replay::Safe, ());
-        late.start(at(0)).unwrap();
+        let mut late = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
         assert_eq!(late.begin_attempt(at(3)), Err(StopReason::Deadline));
         assert!(late.is_done());
     }
@@ -763,8 +726,7 @@ mod tests {
     fn retry_after_is_a_floor_capped() {
         let policy = Policy::new(FixedDelay::new(S)).retry_after_cap(S * 5);
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::new(&policy, Replay::Safe, ());
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
         for (hint, want) in [(None, S), (Some(S * 3), S * 3), (Some(S * 60), S * 5)] {
             let _ = m.begin_attempt(at(0)).unwrap();
             let f = Failure::new(FailureKind::Status(503)).with_retry_after(hint);
@@ -780,8 +742,7 @@ mod tests {
     fn drop_mid_call_is_cancelled_once() {
         let policy = Policy::new(FixedDelay::new(S)).with_limits(Limits::DEFAULT);
         let log = Log::default();
-        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         drop(m);
         let lines = log.0.borrow();
@@ -790,29 +751,36 @@ mod tests {
         drop(lines);
         let log = Log::default();
         let mut rng = SeededRng::new(1);
-        let mut m = RetryMachine::new(&policy, Replay::Safe, &log);
-        m.start(at(0)).unwrap();
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
         let _ = m.begin_attempt(at(0)).unwrap();
         let _ = m.on_failure(Failure::new(FailureKind::Io), at(4), &mut rng);
-        drop(m); // in the backoff sleep
-        assert_eq!(log.0.borrow().last().unwrap(), "after Cancelled 1 4");
+        drop(m); // in the backoff sleep: no clock is read on a drop
+        assert_eq!(log.0.borrow().last().unwrap(), "after Cancelled 1 0");
     }
 
     #[test]
-    fn a_machine_never_started_tells_nothing() {
+    fn a_refused_call_tells_nothing_more() {
+        struct Closed<'a>(&'a Log);
+        impl Middleware for Closed<'_> {
+            fn before_call(&self, _now: Instant) -> Result<(), StopReason> {
+                Err(StopReason::CircuitOpen)
+            }
+            fn after_call(&self, outcome: &CallOutcome) {
+                self.0.after_call(outcome);
+            }
+        }
         let policy = Policy::new(FixedDelay::new(S));
         let log = Log::default();
-        drop(RetryMachine::new(&policy, Replay::Safe, &log));
+        let refused = RetryMachine::start(&policy, Replay::Safe, Closed(&log), at(0));
+        assert_eq!(refused.err(), Some(StopReason::CircuitOpen));
         assert!(log.0.borrow().is_empty());
     }
 
     #[test]
     fn call_ids_differ() {
         let policy = Policy::new(FixedDelay::new(S));
-        let mut a = RetryMachine::new(&policy, Replay::Safe, ());
-        let mut b = RetryMachine::new(&policy, Replay::Safe, ());
-        a.start(at(0)).unwrap();
-        b.start(at(0)).unwrap();
+        let a = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        let b = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
         assert_ne!(a.call(), b.call());
     }
 }

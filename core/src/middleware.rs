@@ -78,7 +78,8 @@ pub struct CallOutcome {
     pub attempts: u32,
     /// When the call started.
     pub started: Instant,
-    /// When it ended.
+    /// When it ended. For a [`Cancelled`](CallResult::Cancelled) call, when
+    /// it started: a dropped future reads no clock.
     pub finished: Instant,
 }
 
@@ -160,6 +161,31 @@ impl<M: Middleware + ?Sized> Middleware for &M {
     }
     fn after_call(&self, outcome: &CallOutcome) {
         (**self).after_call(outcome)
+    }
+}
+
+/// A middleware that may be absent: `None` does nothing, as `()`.
+impl<M: Middleware> Middleware for Option<M> {
+    fn before_call(&self, now: Instant) -> Result<(), StopReason> {
+        self.as_ref().map_or(Ok(()), |m| m.before_call(now))
+    }
+    fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
+        if let Some(m) = self {
+            m.after_attempt(outcome, now);
+        }
+    }
+    fn allow_retry(&self, event: &RetryEvent) -> bool {
+        self.as_ref().is_none_or(|m| m.allow_retry(event))
+    }
+    fn on_retry(&self, event: &RetryEvent) {
+        if let Some(m) = self {
+            m.on_retry(event);
+        }
+    }
+    fn after_call(&self, outcome: &CallOutcome) {
+        if let Some(m) = self {
+            m.after_call(outcome);
+        }
     }
 }
 

@@ -118,8 +118,8 @@ pub mod tenace_env {
         async fn send(&self, _request: ()) -> Result<u32, Error> {
             attempt().map_err(Error)
         }
-        fn is_idempotent(&self, _request: &()) -> bool {
-            true
+        fn replay(&self, _request: &()) -> tenace::Replay {
+            tenace::Replay::Safe
         }
     }
 

@@ -158,10 +158,10 @@ fn print_outage(cfg: &Config, reports: &[Report]) {
         cfg.budget_ratio.0,
         cfg.budget_ratio.1,
         cfg.clients_per_host,
-        cfg.breaker.get_window(),
-        cfg.breaker.get_min_calls(),
-        cfg.breaker.get_failure_percent(),
-        cfg.breaker.get_break_duration(),
+        cfg.breaker.window(),
+        cfg.breaker.min_calls(),
+        cfg.breaker.failure_percent(),
+        cfg.breaker.break_duration(),
         cfg.seed,
     );
     println!(

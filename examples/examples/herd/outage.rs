@@ -10,9 +10,10 @@
 //! - From `outage_start` to `outage_end` the server is down: every attempt
 //!   fails with a refused connection.
 //! - Each response reaches the client one `rtt` after the server is done.
-//! - Every call runs tenace's own [`RetryMachine`] (max retries, the
-//!   per-attempt timeout, the strategy's delays), the real [`RetryBudget`]
-//!   and the real [`CircuitBreaker`], on virtual time.
+//! - Every call is one of tenace's own [`RetryMachine`]s, on virtual time:
+//!   it decides max retries, the per-attempt timeout and the strategy's
+//!   delays, and it consults and tells the real [`RetryBudget`] and
+//!   [`CircuitBreaker`] as middleware. The simulator only moves events.
 //!
 //! The model is event-driven on integer nanoseconds: the server's queue is
 //! one number (when it will be free), so an attempt costs two events (its
@@ -22,9 +23,8 @@ use core::time::Duration;
 use std::time::Instant as WallClock;
 
 use tenace::{
-    AttemptOutcome, Backoff, BreakerConfig, CallResult, CircuitBreaker, Decision, Failure,
-    FailureKind, FixedDelay, Instant, Limits, Policy, RetryBudget, RetryMachine, SeededRng,
-    StopReason,
+    Backoff, BreakerConfig, CircuitBreaker, Decision, Failure, FailureKind, FixedDelay, Instant,
+    NetworkErrors, Policy, Replay, RetryBudget, RetryMachine, SeededRng, StopReason,
 };
 
 use crate::rng::{mix, unit};
@@ -78,10 +78,10 @@ impl Default for Config {
             budget_tokens: 10,
             budget_ratio: (1, 10),
             breaker: BreakerConfig::new()
-                .window(20)
-                .min_calls(10)
-                .failure_percent(50)
-                .break_duration(s(5)),
+                .with_window(20)
+                .with_min_calls(10)
+                .with_failure_percent(50)
+                .with_break_duration(s(5)),
             seed: 1,
         }
     }
@@ -220,12 +220,14 @@ const fn failure_kind(code: u8) -> FailureKind {
     }
 }
 
+/// The protection of one client: its budget and its host's breaker, each
+/// optional. The machine consults both (admission, veto) and tells both.
+type Guards<'a> = (Option<&'a CircuitBreaker>, Option<&'a RetryBudget>);
+
 /// One call in flight.
 #[derive(Debug)]
-struct Call {
-    machine: RetryMachine<Backoff>,
-    client: u32,
-    started: u64,
+struct Call<'a> {
+    machine: RetryMachine<'a, Backoff, NetworkErrors, Guards<'a>>,
     /// When the attempt in flight was sent.
     sent: u64,
 }
@@ -281,10 +283,9 @@ pub(crate) fn simulate(
         Some(b) => (b, cfg.max_retries),
         None => (FixedDelay::none().into(), 0),
     };
-    let limits: Limits = *Policy::new(backoff)
+    let policy = Policy::new(backoff)
         .max_retries(max_retries)
-        .attempt_timeout(cfg.timeout)
-        .limits();
+        .attempt_timeout(cfg.timeout);
     let timeout = ns(cfg.timeout);
     let hosts = cfg.clients.div_ceil(cfg.clients_per_host.max(1));
     let budget = || {
@@ -357,11 +358,11 @@ pub(crate) fn simulate(
         ),
         capacity: cfg.capacity,
     };
-    let mut calls: Vec<Call> = Vec::with_capacity(cfg.clients as usize);
+    let mut calls: Vec<Call<'_>> = Vec::with_capacity(cfg.clients as usize);
     let mut free: Vec<u32> = Vec::new();
 
     // Sends the next attempt of call `id` at `t`.
-    let attempt = |calls: &mut Vec<Call>,
+    let attempt = |calls: &mut Vec<Call<'_>>,
                    wheel: &mut Wheel,
                    server: &mut Server,
                    report: &mut Report,
@@ -394,20 +395,16 @@ pub(crate) fn simulate(
                 }
                 report.started[bin] += 1;
                 report.calls += 1;
-                if let Some(b) = breaker_of(client)
-                    && b.try_acquire(Instant::from_nanos(t)).is_err()
-                {
+                let guards = (breaker_of(client), budget_of(client));
+                let Ok(machine) =
+                    RetryMachine::start(&policy, Replay::Safe, guards, Instant::from_nanos(t))
+                else {
                     report.refused_by_breaker += 1;
                     report.refused[bin] += 1;
                     report.calls_failed += 1;
                     continue;
-                }
-                let call = Call {
-                    machine: RetryMachine::new(backoff, limits, true, Instant::from_nanos(t)),
-                    client,
-                    started: t,
-                    sent: t,
                 };
+                let call = Call { machine, sent: t };
                 let id = match free.pop() {
                     Some(id) => {
                         calls[id as usize] = call;
@@ -424,45 +421,34 @@ pub(crate) fn simulate(
             code => {
                 let id = ev.id;
                 let call = &mut calls[id as usize];
-                let budget = budget_of(call.client);
                 let now = Instant::from_nanos(t);
                 let bin = (call.sent / BIN_NS) as usize;
-                let result = if code == OK {
+                // The machine charges or refunds the budget, vetoes a
+                // retry it cannot afford and tells the breaker how the call
+                // ended: the simulator only moves events.
+                let ended = if code == OK {
                     report.ok[bin] += 1;
                     report.done[(t / BIN_NS) as usize] += 1;
-                    if let Some(b) = budget {
-                        b.record(AttemptOutcome::Success);
-                    }
-                    Some(CallResult::Success)
+                    let _ = call.machine.on_success(now);
+                    true
                 } else {
                     report.failed[bin] += 1;
-                    let kind = failure_kind(code);
-                    if let Some(b) = budget {
-                        b.record(AttemptOutcome::Failure(kind));
-                    }
-                    match call
-                        .machine
-                        .on_failure(&Failure::new(kind, true), now, &mut rng)
-                    {
+                    let failure = Failure::new(failure_kind(code));
+                    match call.machine.on_failure(failure, now, &mut rng) {
                         Decision::Retry { delay } => {
-                            if budget.is_none_or(RetryBudget::try_retry) {
-                                wheel.push(t + ns(delay), id, RETRY);
-                                None
-                            } else {
-                                report.refused_by_budget += 1;
-                                Some(CallResult::Failed(StopReason::Budget, Some(kind)))
-                            }
+                            wheel.push(t + ns(delay), id, RETRY);
+                            false
                         }
-                        Decision::Stop(reason) => Some(CallResult::Failed(reason, Some(kind))),
+                        Decision::Stop(reason) => {
+                            report.calls_failed += 1;
+                            if reason == StopReason::Budget {
+                                report.refused_by_budget += 1;
+                            }
+                            true
+                        }
                     }
                 };
-                if let Some(result) = result {
-                    if result != CallResult::Success {
-                        report.calls_failed += 1;
-                    }
-                    if let Some(b) = breaker_of(call.client) {
-                        b.record(result, Instant::from_nanos(call.started), now);
-                    }
+                if ended {
                     free.push(id);
                 }
             }

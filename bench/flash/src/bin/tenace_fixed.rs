@@ -17,5 +17,6 @@ fn main() -> ! {
         tenace::retry(&Link, &EmbassyClock, &policy, &mut rng, ())
             .await
             .ok()
+            .map(|r| r.value)
     })
 }
