@@ -9,9 +9,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Uri};
+use tenace::rand_core::Rng as _;
 use tenace::{
-    AttemptContext, Backoff, Limits, Middleware, Pipeline, Policy, RetryError, RetryEvent, RetryOn,
-    SeededRng, StopReason, TransientErrors,
+    AttemptContext, Limits, Middleware, Pipeline, Policy, RetryError, RetryEvent, RetryOn,
+    RetryStrategy, SeededRng, StopReason,
 };
 use tracing::Instrument as _;
 
@@ -21,16 +22,16 @@ use crate::interceptor::{
     AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, RequestHooks,
     ResponseHook, ResponseHooks,
 };
+use crate::predicate::{BorrowedRetryOn, SharedRetryOn, or_transient};
 use crate::request::{RedactedUrl, Request};
 use crate::response::Response;
+use crate::strategy::StoredStrategy;
 use crate::trace::{Trace, call_span};
 use crate::transport::{HyperTransport, TransportBuilder};
 
 /// The header [`RequestBuilder::idempotency_key`] sets.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
-/// A retry predicate as the client stores it.
-type SharedRetryOn = Arc<dyn RetryOn<Error> + Send + Sync>;
 /// A middleware as the client stores it.
 type SharedMiddleware = Arc<dyn Middleware + Send + Sync>;
 
@@ -89,14 +90,14 @@ struct Inner {
     clock: TokioClock,
     base_url: Option<String>,
     default_headers: HeaderMap,
-    strategy: Backoff,
+    strategy: StoredStrategy,
     limits: Limits,
     retry_on: SharedRetryOn,
     error_for_status: bool,
     request_hooks: Vec<RequestHook>,
     response_hooks: Vec<ResponseHook>,
     middleware: Vec<SharedMiddleware>,
-    seed: AtomicU64,
+    seeds: CallSeeds,
 }
 
 impl fmt::Debug for Client {
@@ -188,12 +189,23 @@ impl Client {
             strategy: None,
             limits: inner.limits,
             retry_on: None,
+            transient: false,
+            error_for_status: inner.error_for_status,
         }
     }
 
     /// Sends a prepared request with the client's policy and pipeline.
     pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response, CallError>> {
-        self.call(request, None, self.inner.limits, None)
+        let inner = &*self.inner;
+        self.call(
+            request,
+            Overrides {
+                strategy: None,
+                limits: inner.limits,
+                retry_on: None,
+                error_for_status: inner.error_for_status,
+            },
+        )
     }
 
     // Not an `async fn`, here and in `execute` and `RequestBuilder::send`:
@@ -203,26 +215,25 @@ impl Client {
     fn call<'a>(
         &'a self,
         request: Request,
-        strategy: Option<Backoff>,
-        limits: Limits,
-        retry_on: Option<&'a SharedRetryOn>,
+        overrides: Overrides<'a>,
     ) -> impl Future<Output = Result<Response, CallError>> + 'a {
         async move {
             let inner = &*self.inner;
             let span = call_span(request.method(), request.uri());
-            let retry_on = retry_on.unwrap_or(&inner.retry_on);
-            let policy = Policy::new(strategy.unwrap_or(inner.strategy))
-                .with_limits(limits)
+            let retry_on = overrides.retry_on.unwrap_or(&inner.retry_on);
+            let strategy = overrides.strategy.unwrap_or(&inner.strategy);
+            let policy = Policy::new(strategy.for_call())
+                .with_limits(overrides.limits)
                 .retry_on(BorrowedRetryOn(&**retry_on));
             let pipeline = Pipeline {
                 request: RequestHooks(&inner.request_hooks),
                 response: ResponseHooks {
                     hooks: &inner.response_hooks,
-                    error_for_status: inner.error_for_status,
+                    error_for_status: overrides.error_for_status,
                 },
                 middleware: (Trace, MiddlewareList(&inner.middleware)),
             };
-            let mut rng = SeededRng::new(inner.seed.fetch_add(SEED_STEP, Ordering::Relaxed));
+            let mut rng = inner.seeds.next();
             tenace::retry_with(
                 &inner.transport,
                 &inner.clock,
@@ -237,8 +248,39 @@ impl Client {
     }
 }
 
-/// Consecutive calls' seeds differ by the golden ratio, as SplitMix steps.
-pub(crate) const SEED_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
+/// What a request sets for itself over the client's policy.
+struct Overrides<'a> {
+    strategy: Option<&'a StoredStrategy>,
+    limits: Limits,
+    retry_on: Option<&'a SharedRetryOn>,
+    error_for_status: bool,
+}
+
+/// Hands each call the generator for its jitter.
+///
+/// Call `k` (from 0) is seeded with the `k + 1`-th output of
+/// `SeededRng::new(base)`: the counter steps as SplitMix's own state does,
+/// and each step goes through SplitMix's mixing function before it seeds a
+/// call. Seeding call `k` with `base + k × step` instead would make call
+/// `k + 1`'s stream call `k`'s shifted by one draw.
+pub(crate) struct CallSeeds(AtomicU64);
+
+impl CallSeeds {
+    /// SplitMix64's increment (the golden ratio in 64 bits).
+    const STEP: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    pub(crate) const fn new(base: u64) -> Self {
+        Self(AtomicU64::new(base))
+    }
+
+    /// The next call's generator.
+    pub(crate) fn next(&self) -> SeededRng {
+        let state = self.0.fetch_add(Self::STEP, Ordering::Relaxed);
+        // `SeededRng::new(state)`'s first output is SplitMix's mix of
+        // `state + STEP`, the counter's next value.
+        SeededRng::new(SeededRng::new(state).next_u64())
+    }
+}
 
 /// A seed that differs between clients and processes: time mixed with a
 /// process-wide counter. Jitter only has to decorrelate clients.
@@ -248,16 +290,7 @@ pub(crate) fn fresh_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    nanos ^ n.wrapping_mul(SEED_STEP).rotate_left(29) ^ u64::from(std::process::id()) << 32
-}
-
-/// A shared predicate, borrowed for one call (also by the tower layer).
-pub(crate) struct BorrowedRetryOn<'a>(pub(crate) &'a (dyn RetryOn<Error> + Send + Sync));
-
-impl RetryOn<Error> for BorrowedRetryOn<'_> {
-    fn retry_on(&self, error: &Error) -> bool {
-        self.0.retry_on(error)
-    }
+    nanos ^ n.wrapping_mul(CallSeeds::STEP).rotate_left(29) ^ u64::from(std::process::id()) << 32
 }
 
 /// The client's middleware, called in order.
@@ -351,9 +384,10 @@ pub struct ClientBuilder {
     transport: TransportBuilder,
     base_url: Option<String>,
     default_headers: HeaderMap,
-    strategy: Backoff,
+    strategy: StoredStrategy,
     limits: Limits,
     retry_on: SharedRetryOn,
+    transient: bool,
     error_for_status: bool,
     request_hooks: Vec<RequestHook>,
     response_hooks: Vec<ResponseHook>,
@@ -373,6 +407,7 @@ impl fmt::Debug for ClientBuilder {
             )
             .field("strategy", &self.strategy)
             .field("limits", &self.limits)
+            .field("retry_transient_statuses", &self.transient)
             .field("error_for_status", &self.error_for_status)
             .finish_non_exhaustive()
     }
@@ -384,9 +419,10 @@ impl Default for ClientBuilder {
             transport: TransportBuilder::default(),
             base_url: None,
             default_headers: HeaderMap::new(),
-            strategy: Backoff::default(),
+            strategy: StoredStrategy::default(),
             limits: Limits::DEFAULT,
             retry_on: Arc::new(tenace::NetworkErrors),
+            transient: false,
             error_for_status: false,
             request_hooks: Vec::new(),
             response_hooks: Vec::new(),
@@ -477,21 +513,59 @@ impl ClientBuilder {
         self
     }
 
-    /// The backoff strategy (the reference's `retry_strategy`): any of
-    /// tenace's strategies, e.g. `ExponentialBackoff::new(..)?`.
+    /// The backoff strategy (the reference's `retry_strategy`): one of
+    /// tenace's, e.g. `ExponentialBackoff::new(..)?`, or any
+    /// [`RetryStrategy`] of your own.
+    ///
+    /// Each call that fails works on its own copy of the strategy, so
+    /// per-call state (the previous delay of a decorrelated jitter) is never
+    /// shared between concurrent calls. A strategy of your own costs one
+    /// boxed copy per call that retries; tenace's built-in strategies cost
+    /// no allocation.
+    ///
+    /// ```no_run
+    /// use core::time::Duration;
+    /// use tenace::RetryStrategy;
+    /// use tenace::rand_core::Rng;
+    ///
+    /// /// 50 ms, then 1 s for every later retry.
+    /// #[derive(Clone)]
+    /// struct Stepped;
+    ///
+    /// impl RetryStrategy for Stepped {
+    ///     fn delay<R: Rng + ?Sized>(&mut self, attempt: u32, _rng: &mut R) -> Duration {
+    ///         if attempt <= 1 { Duration::from_millis(50) } else { Duration::from_secs(1) }
+    ///     }
+    ///     fn max_delay(&self) -> Duration {
+    ///         Duration::from_secs(1)
+    ///     }
+    /// }
+    ///
+    /// let client = tenace_hyper::Client::builder().retry_strategy(Stepped).build()?;
+    /// # Ok::<(), tenace_hyper::Error>(())
+    /// ```
     #[must_use]
-    pub fn retry_strategy(mut self, strategy: impl Into<Backoff>) -> Self {
-        self.strategy = strategy.into();
+    pub fn retry_strategy<S>(mut self, strategy: S) -> Self
+    where
+        S: RetryStrategy + Clone + Send + Sync + 'static,
+    {
+        self.strategy = StoredStrategy::new(strategy);
         self
     }
 
     /// What to retry (the reference's `retry_on`): a closure
     /// `|e: &tenace_hyper::Error| -> bool` or one of tenace's predicates
     /// ([`NetworkErrors`](tenace::NetworkErrors), the default;
-    /// [`TransientErrors`]; [`Never`](tenace::Never)).
+    /// [`TransientErrors`](tenace::TransientErrors);
+    /// [`Never`](tenace::Never)). Replaces an earlier `retry_on`; with
+    /// [`retry_transient_statuses`](Self::retry_transient_statuses), before
+    /// or after, transient statuses are retried as well.
     #[must_use]
     pub fn retry_on(mut self, predicate: impl RetryOn<Error> + Send + Sync + 'static) -> Self {
         self.retry_on = Arc::new(predicate);
+        if self.transient {
+            self.retry_on = or_transient(self.retry_on);
+        }
         self
     }
 
@@ -510,9 +584,16 @@ impl ClientBuilder {
     /// and 5xx except 501 and 505), waiting at least what `Retry-After`
     /// asks (seconds or an HTTP-date), capped at the strategy's `max_delay`
     /// and the deadline.
+    ///
+    /// It adds to the predicate set with [`retry_on`](Self::retry_on),
+    /// whichever is called first: an error is retried if either says so.
     #[must_use]
-    pub fn retry_transient_statuses(self) -> Self {
-        self.error_for_status(true).retry_on(TransientErrors)
+    pub fn retry_transient_statuses(mut self) -> Self {
+        if !self.transient {
+            self.transient = true;
+            self.retry_on = or_transient(self.retry_on);
+        }
+        self.error_for_status(true)
     }
 
     /// Whether `Retry-After` may lengthen a delay (default: yes).
@@ -593,6 +674,11 @@ impl ClientBuilder {
 
     /// Seeds the jitter of this client's calls, for reproducible delays
     /// (by default the seed mixes the time and a process-wide counter).
+    ///
+    /// The client's `k`-th call (from 0) draws its jitter from
+    /// `SeededRng::new(s)`, where `s` is the `k + 1`-th output of
+    /// `SeededRng::new(seed)`: each call has its own stream, and no call's
+    /// stream is another's shifted by a few draws.
     #[must_use]
     pub const fn rng_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -658,7 +744,7 @@ impl ClientBuilder {
                 request_hooks: self.request_hooks,
                 response_hooks: self.response_hooks,
                 middleware: self.middleware,
-                seed: AtomicU64::new(self.seed.unwrap_or_else(fresh_seed)),
+                seeds: CallSeeds::new(self.seed.unwrap_or_else(fresh_seed)),
             }),
         })
     }
@@ -686,9 +772,11 @@ where
 pub struct RequestBuilder {
     client: Client,
     request: Result<Request, Error>,
-    strategy: Option<Backoff>,
+    strategy: Option<StoredStrategy>,
     limits: Limits,
     retry_on: Option<SharedRetryOn>,
+    transient: bool,
+    error_for_status: bool,
 }
 
 impl fmt::Debug for RequestBuilder {
@@ -697,6 +785,8 @@ impl fmt::Debug for RequestBuilder {
             .field("request", &self.request)
             .field("strategy", &self.strategy)
             .field("limits", &self.limits)
+            .field("retry_transient_statuses", &self.transient)
+            .field("error_for_status", &self.error_for_status)
             .finish_non_exhaustive()
     }
 }
@@ -796,19 +886,22 @@ impl RequestBuilder {
         })
     }
 
-    /// Sets `Idempotency-Key: key` and marks the request safe to replay
-    /// after a failure that may have reached the server: the server is
-    /// expected to apply it once.
+    /// Sets `Idempotency-Key: key`, which makes the request safe to replay
+    /// after a failure that may have reached the server (the server is
+    /// expected to apply it once), as the same header set with
+    /// [`header`](Self::header) does.
     pub fn idempotency_key<V>(self, key: V) -> Self
     where
         V: TryInto<HeaderValue>,
         V::Error: Into<http::Error>,
     {
-        self.header(IDEMPOTENCY_KEY, key).retry_safe(true)
+        self.header(IDEMPOTENCY_KEY, key)
     }
 
-    /// Marks the request safe (or not) to replay after a failure that may
-    /// have reached the server, whatever its method.
+    /// Marks the request safe (`true`) or unsafe (`false`) to replay after
+    /// a failure that may have reached the server, whatever its method and
+    /// headers: `retry_safe(false)` keeps even a `GET` from being sent
+    /// twice, and wins over an `Idempotency-Key` header.
     pub fn retry_safe(self, safe: bool) -> Self {
         self.map(|r| {
             r.set_retry_safe(safe);
@@ -835,15 +928,51 @@ impl RequestBuilder {
         self
     }
 
-    /// The backoff strategy, for this request.
-    pub fn retry_strategy(mut self, strategy: impl Into<Backoff>) -> Self {
-        self.strategy = Some(strategy.into());
+    /// The backoff strategy, for this request: one of tenace's or any
+    /// [`RetryStrategy`] of your own (see
+    /// [`ClientBuilder::retry_strategy`]).
+    pub fn retry_strategy<S>(mut self, strategy: S) -> Self
+    where
+        S: RetryStrategy + Clone + Send + Sync + 'static,
+    {
+        self.strategy = Some(StoredStrategy::new(strategy));
         self
     }
 
-    /// What to retry, for this request.
+    /// What to retry, for this request, instead of the client's predicate.
+    /// With [`retry_transient_statuses`](Self::retry_transient_statuses),
+    /// before or after, transient statuses are retried as well.
     pub fn retry_on(mut self, predicate: impl RetryOn<Error> + Send + Sync + 'static) -> Self {
-        self.retry_on = Some(Arc::new(predicate));
+        let predicate: SharedRetryOn = Arc::new(predicate);
+        self.retry_on = Some(if self.transient {
+            or_transient(predicate)
+        } else {
+            predicate
+        });
+        self
+    }
+
+    /// For this request, error statuses become errors and transient
+    /// statuses (408, 429, 5xx but 501 and 505) are retried too, honouring
+    /// `Retry-After`, on top of this request's [`retry_on`](Self::retry_on)
+    /// or else the client's predicate.
+    pub fn retry_transient_statuses(mut self) -> Self {
+        if !self.transient {
+            self.transient = true;
+            let predicate = self
+                .retry_on
+                .take()
+                .unwrap_or_else(|| Arc::clone(&self.client.inner.retry_on));
+            self.retry_on = Some(or_transient(predicate));
+        }
+        self.error_for_status(true)
+    }
+
+    /// Whether a 4xx or 5xx response becomes [`Error::Status`] for this
+    /// request (default: the client's
+    /// [`error_for_status`](ClientBuilder::error_for_status)).
+    pub const fn error_for_status(mut self, yes: bool) -> Self {
+        self.error_for_status = yes;
         self
     }
 
@@ -867,9 +996,13 @@ impl RequestBuilder {
         async move {
             match self.request {
                 Ok(request) => {
-                    self.client
-                        .call(request, self.strategy, self.limits, self.retry_on.as_ref())
-                        .await
+                    let overrides = Overrides {
+                        strategy: self.strategy.as_ref(),
+                        limits: self.limits,
+                        retry_on: self.retry_on.as_ref(),
+                        error_for_status: self.error_for_status,
+                    };
+                    self.client.call(request, overrides).await
                 }
                 Err(e) => Err(RetryError::new(StopReason::NotRetryable, 0, Some(e))),
             }

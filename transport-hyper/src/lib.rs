@@ -7,8 +7,10 @@ mod clock;
 mod connector;
 mod error;
 pub mod interceptor;
+mod predicate;
 mod request;
 mod response;
+mod strategy;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod trace;

@@ -24,7 +24,7 @@ pub struct Request {
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-    retry_safe: bool,
+    retry_safe: Option<bool>,
 }
 
 impl Request {
@@ -35,7 +35,7 @@ impl Request {
             uri,
             headers: HeaderMap::new(),
             body: Bytes::new(),
-            retry_safe: false,
+            retry_safe: None,
         }
     }
 
@@ -80,23 +80,30 @@ impl Request {
         self.body = body.into();
     }
 
-    /// Marks the request safe to replay after a failure that may have
-    /// reached the server, whatever its method (the server deduplicates it,
-    /// e.g. by an `Idempotency-Key`).
+    /// Marks the request safe (`true`) or unsafe (`false`) to replay after
+    /// a failure that may have reached the server, whatever its method and
+    /// headers: `false` keeps even a `GET` from being sent twice.
     pub const fn set_retry_safe(&mut self, safe: bool) {
-        self.retry_safe = safe;
+        self.retry_safe = Some(safe);
     }
 
-    /// Whether the request was explicitly marked safe to replay.
-    pub const fn is_retry_safe(&self) -> bool {
+    /// The explicit mark set by [`set_retry_safe`](Self::set_retry_safe),
+    /// if any.
+    pub const fn retry_safe(&self) -> Option<bool> {
         self.retry_safe
     }
 
-    /// `true` if sending the request twice has the effect of sending it
-    /// once: an idempotent method (`GET`, `HEAD`, `OPTIONS`, `TRACE`, `PUT`,
-    /// `DELETE`) or a request marked safe.
+    /// `true` if the request may be replayed after a failure that may have
+    /// reached the server. In this order: an explicit mark
+    /// ([`set_retry_safe`](Self::set_retry_safe)) decides; else an
+    /// `Idempotency-Key` header makes it safe; else an idempotent method
+    /// (`GET`, `HEAD`, `OPTIONS`, `TRACE`, `PUT`, `DELETE`) does.
     pub fn is_idempotent(&self) -> bool {
-        self.retry_safe || tenace::http::is_idempotent_method(self.method.as_str())
+        replay_safe(
+            self.method.as_str(),
+            self.retry_safe,
+            self.headers.contains_key(crate::IDEMPOTENCY_KEY),
+        )
     }
 
     /// Converts into the request hyper sends.
@@ -137,6 +144,16 @@ impl fmt::Debug for Request {
             .field("body_len", &self.body.len())
             .field("retry_safe", &self.retry_safe)
             .finish()
+    }
+}
+
+/// The one replay rule of the client and the tower layer: an explicit mark
+/// wins (even over a `GET`); else an `Idempotency-Key` header makes the
+/// request safe; else its method decides.
+pub(crate) fn replay_safe(method: &str, marked: Option<bool>, has_idempotency_key: bool) -> bool {
+    match marked {
+        Some(safe) => safe,
+        None => has_idempotency_key || tenace::http::is_idempotent_method(method),
     }
 }
 

@@ -22,9 +22,10 @@
 //! The request body type must be `Clone` (e.g. `Full<Bytes>`, whose clone
 //! is a reference count): each attempt sends a clone of the original
 //! request, so a one-shot streaming body does not compile. A failure that
-//! may have reached the server is retried only for an idempotent method, a
-//! request with an `Idempotency-Key` header, or one carrying the
-//! [`RetrySafe`] extension.
+//! may have reached the server is retried only if the request is safe to
+//! replay, decided in this order: a [`RetrySafe`] extension (`RetrySafe(true)`
+//! or `RetrySafe(false)`, even for a `GET`); else an `Idempotency-Key`
+//! header; else an idempotent method.
 //!
 //! # Errors and statuses
 //!
@@ -45,36 +46,46 @@
 use core::fmt;
 use core::future::poll_fn;
 use core::marker::PhantomData;
-use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::{Context, Poll};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use tenace::{Backoff, Limits, Pipeline, Policy, RetryOn, SeededRng, TransientErrors};
+use tenace::{Limits, Pipeline, Policy, RetryOn, RetryStrategy};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument as _;
 
-use crate::client::BorrowedRetryOn;
+use crate::client::CallSeeds;
 use crate::clock::TokioClock;
 use crate::error::{BoxError, CallError, Error, classify_boxed};
 use crate::interceptor::BoxFuture;
+use crate::predicate::{BorrowedRetryOn, SharedRetryOn, or_transient};
+use crate::request::replay_safe;
 use crate::response::Response;
+use crate::strategy::StoredStrategy;
 use crate::trace::{Trace, call_span};
 
-/// Marks a request safe to replay after a failure that may have reached
-/// the server: insert it into the request's extensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RetrySafe;
-
-type SharedRetryOn = Arc<dyn RetryOn<Error> + Send + Sync>;
+/// Marks a request safe (`RetrySafe(true)`) or unsafe (`RetrySafe(false)`)
+/// to replay after a failure that may have reached the server: insert it
+/// into the request's extensions. The mark wins over the method and over an
+/// `Idempotency-Key` header.
+///
+/// ```
+/// use tenace_hyper::tower::RetrySafe;
+/// let mut request = http::Request::get("http://example.com/charge").body(()).unwrap();
+/// // This GET has side effects: never send it twice.
+/// request.extensions_mut().insert(RetrySafe(false));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrySafe(pub bool);
 
 /// A [`Layer`] that wraps a service in [`Retry`].
 #[derive(Clone)]
 pub struct RetryLayer {
-    strategy: Backoff,
+    strategy: StoredStrategy,
     limits: Limits,
     retry_on: SharedRetryOn,
+    transient: bool,
     error_for_status: bool,
     seed: Option<u64>,
 }
@@ -84,23 +95,26 @@ impl fmt::Debug for RetryLayer {
         f.debug_struct("RetryLayer")
             .field("strategy", &self.strategy)
             .field("limits", &self.limits)
+            .field("retry_transient_statuses", &self.transient)
             .field("error_for_status", &self.error_for_status)
             .finish_non_exhaustive()
     }
 }
 
 impl RetryLayer {
-    /// A layer with this policy: its strategy (any of tenace's, converted
-    /// into [`Backoff`]), limits and predicate.
+    /// A layer with this policy: its strategy (one of tenace's or any
+    /// [`RetryStrategy`] of your own, copied for each call that fails so
+    /// per-call state is never shared), limits and predicate.
     pub fn new<S, P>(policy: Policy<S, P>) -> Self
     where
-        S: Clone + Into<Backoff>,
+        S: RetryStrategy + Clone + Send + Sync + 'static,
         P: RetryOn<Error> + Clone + Send + Sync + 'static,
     {
         Self {
-            strategy: policy.get_strategy().clone().into(),
+            strategy: StoredStrategy::new(policy.get_strategy().clone()),
             limits: *policy.limits(),
             retry_on: Arc::new(policy.get_retry_on().clone()),
+            transient: false,
             error_for_status: false,
             seed: None,
         }
@@ -114,17 +128,21 @@ impl RetryLayer {
         self
     }
 
-    /// Error statuses become errors, and transport failures plus transient
-    /// statuses (408, 429, 5xx except 501 and 505) are retried, honouring
-    /// `Retry-After`. Replaces the policy's predicate.
+    /// Error statuses become errors, and transient statuses (408, 429, 5xx
+    /// except 501 and 505) are retried as well as whatever the policy's
+    /// predicate retries, honouring `Retry-After`.
     #[must_use]
     pub fn retry_transient_statuses(mut self) -> Self {
-        self.error_for_status = true;
-        self.retry_on = Arc::new(TransientErrors);
-        self
+        if !self.transient {
+            self.transient = true;
+            self.retry_on = or_transient(self.retry_on);
+        }
+        self.error_for_status(true)
     }
 
-    /// Seeds the jitter, for reproducible delays.
+    /// Seeds the jitter, for reproducible delays; calls draw from seeds
+    /// derived as [`ClientBuilder::rng_seed`](crate::ClientBuilder::rng_seed)
+    /// describes.
     #[must_use]
     pub const fn rng_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -139,24 +157,24 @@ impl<S> Layer<S> for RetryLayer {
         Retry {
             inner,
             shared: Arc::new(Shared {
-                strategy: self.strategy,
+                strategy: self.strategy.clone(),
                 limits: self.limits,
                 retry_on: Arc::clone(&self.retry_on),
                 error_for_status: self.error_for_status,
                 clock: TokioClock::new(),
-                seed: AtomicU64::new(self.seed.unwrap_or_else(crate::client::fresh_seed)),
+                seeds: CallSeeds::new(self.seed.unwrap_or_else(crate::client::fresh_seed)),
             }),
         }
     }
 }
 
 struct Shared {
-    strategy: Backoff,
+    strategy: StoredStrategy,
     limits: Limits,
     retry_on: SharedRetryOn,
     error_for_status: bool,
     clock: TokioClock,
-    seed: AtomicU64,
+    seeds: CallSeeds,
 }
 
 /// A service that retries the inner service per a policy; see
@@ -210,15 +228,11 @@ where
         };
         Box::pin(async move {
             let span = call_span(request.method(), request.uri());
-            let policy = Policy::new(shared.strategy)
+            let policy = Policy::new(shared.strategy.for_call())
                 .with_limits(shared.limits)
                 .retry_on(BorrowedRetryOn(&*shared.retry_on));
             let pipeline = Pipeline::new().middleware(Trace);
-            let mut rng = SeededRng::new(
-                shared
-                    .seed
-                    .fetch_add(crate::client::SEED_STEP, Ordering::Relaxed),
-            );
+            let mut rng = shared.seeds.next();
             tenace::retry_with(
                 &transport,
                 &shared.clock,
@@ -277,8 +291,10 @@ where
     }
 
     fn is_idempotent(&self, request: &http::Request<B>) -> bool {
-        tenace::http::is_idempotent_method(request.method().as_str())
-            || request.headers().contains_key(crate::IDEMPOTENCY_KEY)
-            || request.extensions().get::<RetrySafe>().is_some()
+        replay_safe(
+            request.method().as_str(),
+            request.extensions().get::<RetrySafe>().map(|mark| mark.0),
+            request.headers().contains_key(crate::IDEMPOTENCY_KEY),
+        )
     }
 }

@@ -156,7 +156,7 @@ async fn a_post_is_not_replayed_unless_marked_safe() {
         201
     );
     let mut marked = post();
-    marked.extensions_mut().insert(RetrySafe);
+    marked.extensions_mut().insert(RetrySafe(true));
     assert_eq!(
         svc.ready()
             .await
