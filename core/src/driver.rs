@@ -172,9 +172,7 @@ trait Attempt<T: Transport> {
         transport: &'s T,
         request: T::Request,
         cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, T::Error>> + 's
-    where
-        T::Request: 's;
+    ) -> impl Future<Output = Result<T::Response, T::Error>>;
 }
 
 /// [`retry`]'s attempt: the transport's future itself.
@@ -187,10 +185,7 @@ impl<T: Transport> Attempt<T> for Bare {
         transport: &'s T,
         request: T::Request,
         _cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, T::Error>> + 's
-    where
-        T::Request: 's,
-    {
+    ) -> impl Future<Output = Result<T::Response, T::Error>> {
         transport.send(request)
     }
 }
@@ -216,10 +211,7 @@ where
         transport: &'s T,
         mut request: T::Request,
         cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, T::Error>> + 's
-    where
-        T::Request: 's,
-    {
+    ) -> impl Future<Output = Result<T::Response, T::Error>> {
         async move {
             self.request.intercept(&mut request, &cx).await?;
             let answer = transport.send(request).await?;
