@@ -30,7 +30,7 @@ use crate::trace::{Trace, call_span};
 use crate::transport::{HyperTransport, TransportBuilder};
 
 /// The header [`RequestBuilder::idempotency_key`] sets.
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static(tenace::http::IDEMPOTENCY_KEY);
 
 /// A middleware as the client stores it.
 type SharedMiddleware = Arc<dyn Middleware + Send + Sync>;
@@ -244,6 +244,7 @@ impl Client {
             )
             .instrument(span)
             .await
+            .map(Response::from_call)
         }
     }
 }

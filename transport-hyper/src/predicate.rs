@@ -32,14 +32,5 @@ impl RetryOn<Error> for Shared {
 /// (408, 429, 5xx but 501 and 505): what `retry_transient_statuses` adds
 /// to whatever `retry_on` set, in either order.
 pub(crate) fn or_transient(predicate: SharedRetryOn) -> SharedRetryOn {
-    Arc::new(Or(TransientErrors, Shared(predicate)))
-}
-
-/// Either predicate.
-struct Or<A, B>(A, B);
-
-impl<A: RetryOn<Error>, B: RetryOn<Error>> RetryOn<Error> for Or<A, B> {
-    fn retry_on(&self, error: &Error) -> bool {
-        self.0.retry_on(error) || self.1.retry_on(error)
-    }
+    Arc::new(TransientErrors.or(Shared(predicate)))
 }

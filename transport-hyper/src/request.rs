@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, Method, Uri};
 use http_body_util::Full;
+use tenace::Replay;
 
 use crate::response::HeaderNames;
 
@@ -93,13 +94,13 @@ impl Request {
         self.retry_safe
     }
 
-    /// `true` if the request may be replayed after a failure that may have
-    /// reached the server. In this order: an explicit mark
+    /// Whether the request may be sent again after a failure that may
+    /// have reached the server, by [`Replay::of`]: an explicit mark
     /// ([`set_retry_safe`](Self::set_retry_safe)) decides; else an
     /// `Idempotency-Key` header makes it safe; else an idempotent method
     /// (`GET`, `HEAD`, `OPTIONS`, `TRACE`, `PUT`, `DELETE`) does.
-    pub fn is_idempotent(&self) -> bool {
-        replay_safe(
+    pub fn replay(&self) -> Replay {
+        Replay::of(
             self.method.as_str(),
             self.retry_safe,
             self.headers.contains_key(crate::IDEMPOTENCY_KEY),
@@ -144,16 +145,6 @@ impl fmt::Debug for Request {
             .field("body_len", &self.body.len())
             .field("retry_safe", &self.retry_safe)
             .finish()
-    }
-}
-
-/// The one replay rule of the client and the tower layer: an explicit mark
-/// wins (even over a `GET`); else an `Idempotency-Key` header makes the
-/// request safe; else its method decides.
-pub(crate) fn replay_safe(method: &str, marked: Option<bool>, has_idempotency_key: bool) -> bool {
-    match marked {
-        Some(safe) => safe,
-        None => has_idempotency_key || tenace::http::is_idempotent_method(method),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::header::{DATE, RETRY_AFTER};
 use http::{HeaderMap, StatusCode, Version};
+use tenace::Retried;
 use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
 
 use crate::error::Error;
@@ -24,22 +25,48 @@ pub struct Response {
     version: Version,
     headers: HeaderMap,
     body: Bytes,
+    attempts: u32,
+    slept: Duration,
 }
 
 impl Response {
-    /// A response from its parts.
+    /// A response from its parts, as if it came from one attempt with no
+    /// sleep.
     pub fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
         Self {
             status,
             version: Version::HTTP_11,
             headers,
             body,
+            attempts: 1,
+            slept: Duration::ZERO,
         }
     }
 
     pub(crate) const fn with_version(mut self, version: Version) -> Self {
         self.version = version;
         self
+    }
+
+    /// The response with the record of the call that produced it.
+    pub(crate) fn from_call(call: Retried<Self>) -> Self {
+        let (attempts, slept) = (call.attempts, call.slept);
+        let mut response = call.into_inner();
+        response.attempts = attempts;
+        response.slept = slept;
+        response
+    }
+
+    /// How many attempts the call took, this one included: 1 when the
+    /// first attempt succeeded.
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// How long the call slept in backoff before this response, as the
+    /// engine chose the delays (`Retry-After` included).
+    pub const fn slept(&self) -> Duration {
+        self.slept
     }
 
     /// The status code.
@@ -108,6 +135,8 @@ impl fmt::Debug for Response {
             .field("version", &self.version)
             .field("headers", &HeaderNames(&self.headers))
             .field("body_len", &self.body.len())
+            .field("attempts", &self.attempts)
+            .field("slept", &self.slept)
             .finish()
     }
 }

@@ -47,10 +47,11 @@ use core::fmt;
 use core::future::poll_fn;
 use core::marker::PhantomData;
 use core::task::{Context, Poll};
+use core::time::Duration;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use tenace::{Limits, Pipeline, Policy, RetryOn, RetryStrategy};
+use tenace::{Limits, Pipeline, Policy, Replay, RetryOn, RetryStrategy};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument as _;
@@ -60,7 +61,6 @@ use crate::clock::TokioClock;
 use crate::error::{BoxError, CallError, Error, classify_boxed};
 use crate::interceptor::BoxFuture;
 use crate::predicate::{BorrowedRetryOn, SharedRetryOn, or_transient};
-use crate::request::replay_safe;
 use crate::response::Response;
 use crate::strategy::StoredStrategy;
 use crate::trace::{Trace, call_span};
@@ -78,6 +78,37 @@ use crate::trace::{Trace, call_span};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetrySafe(pub bool);
+
+/// How the call that produced a response went: [`Retry`] puts it in every
+/// response's extensions.
+///
+/// ```
+/// # async fn f(response: http::Response<()>) {
+/// use tenace_hyper::tower::RetryStats;
+/// if let Some(stats) = response.extensions().get::<RetryStats>() {
+///     println!("{} attempts, {:?} asleep", stats.attempts(), stats.slept());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryStats {
+    attempts: u32,
+    slept: Duration,
+}
+
+impl RetryStats {
+    /// How many attempts the call took, the last one included: 1 when the
+    /// first attempt succeeded.
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// How long the call slept in backoff, as the engine chose the delays
+    /// (`Retry-After` included).
+    pub const fn slept(&self) -> Duration {
+        self.slept
+    }
+}
 
 /// A [`Layer`] that wraps a service in [`Retry`].
 #[derive(Clone)]
@@ -111,9 +142,9 @@ impl RetryLayer {
         P: RetryOn<Error> + Clone + Send + Sync + 'static,
     {
         Self {
-            strategy: StoredStrategy::new(policy.get_strategy().clone()),
+            strategy: StoredStrategy::new(policy.strategy().clone()),
             limits: *policy.limits(),
-            retry_on: Arc::new(policy.get_retry_on().clone()),
+            retry_on: Arc::new(policy.predicate().clone()),
             transient: false,
             error_for_status: false,
             seed: None,
@@ -233,7 +264,7 @@ where
                 .retry_on(BorrowedRetryOn(&*shared.retry_on));
             let pipeline = Pipeline::new().middleware(Trace);
             let mut rng = shared.seeds.next();
-            tenace::retry_with(
+            let call = tenace::retry_with(
                 &transport,
                 &shared.clock,
                 &policy,
@@ -242,7 +273,14 @@ where
                 request,
             )
             .instrument(span)
-            .await
+            .await?;
+            let stats = RetryStats {
+                attempts: call.attempts,
+                slept: call.slept,
+            };
+            let mut response = call.into_inner();
+            response.extensions_mut().insert(stats);
+            Ok(response)
         })
     }
 }
@@ -290,8 +328,8 @@ where
         Ok(response)
     }
 
-    fn is_idempotent(&self, request: &http::Request<B>) -> bool {
-        replay_safe(
+    fn replay(&self, request: &http::Request<B>) -> Replay {
+        Replay::of(
             request.method().as_str(),
             request.extensions().get::<RetrySafe>().map(|mark| mark.0),
             request.headers().contains_key(crate::IDEMPOTENCY_KEY),

@@ -52,8 +52,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// let transport = HyperTransport::builder().max_response_bytes(1 << 20).build()?;
 /// let policy = Policy::new(ExponentialBackoff::new(Duration::from_millis(100), 2, Duration::from_secs(5))?);
 /// let request = Request::new(http::Method::GET, "http://127.0.0.1:8080/".parse()?);
-/// let response = tenace::retry(&transport, &TokioClock::new(), &policy, &mut SeededRng::new(7), request).await?;
-/// println!("{}", response.status());
+/// let call = tenace::retry(&transport, &TokioClock::new(), &policy, &mut SeededRng::new(7), request).await?;
+/// println!("{} after {} attempts", call.value.status(), call.attempts);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -137,8 +137,8 @@ impl tenace::Transport for HyperTransport {
         }
     }
 
-    fn is_idempotent(&self, request: &Request) -> bool {
-        request.is_idempotent()
+    fn replay(&self, request: &Request) -> tenace::Replay {
+        request.replay()
     }
 }
 

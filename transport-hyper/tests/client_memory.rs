@@ -558,7 +558,8 @@ async fn the_transport_alone_drives_tenace_retry() {
     )
     .await
     .unwrap();
-    assert_eq!(response.text().unwrap(), "via the transport");
+    assert_eq!(response.attempts, 2);
+    assert_eq!(response.value.text().unwrap(), "via the transport");
     assert_eq!(started.elapsed(), ms(30));
     assert_eq!(arrivals(&server), [0, 30]);
 }
