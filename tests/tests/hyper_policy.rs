@@ -165,3 +165,35 @@ async fn error_for_status_is_set_per_request() {
     assert_eq!(response.status(), 503);
     assert_eq!(server.received(), 1);
 }
+
+#[tokio::test]
+async fn a_response_tells_how_many_attempts_and_how_long_it_slept() {
+    let server = FaultServer::start([
+        Fault::status(503),
+        Fault::ResetBeforeResponse,
+        Fault::ok("third time"),
+        Fault::ok("first time"),
+    ]);
+    let slept = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    let sum = std::sync::Arc::clone(&slept);
+    let api = Client::builder()
+        .base_url(server.url("/"))
+        .retry_strategy(
+            tenace::ExponentialBackoff::new(Duration::from_millis(2), 2, Duration::from_secs(1))
+                .unwrap(),
+        )
+        .retry_transient_statuses()
+        .on_retry(move |ev| *sum.lock().unwrap() += ev.delay)
+        .build()
+        .unwrap();
+    let response = api.get("/x").send().await.unwrap();
+    assert_eq!(response.text().unwrap(), "third time");
+    assert_eq!(response.attempts(), 3);
+    // 4 ms then 8 ms, as chosen (and reported to on_retry).
+    assert_eq!(response.slept(), Duration::from_millis(12));
+    assert_eq!(response.slept(), *slept.lock().unwrap());
+
+    let response = api.get("/y").send().await.unwrap();
+    assert_eq!(response.text().unwrap(), "first time");
+    assert_eq!((response.attempts(), response.slept()), (1, Duration::ZERO));
+}

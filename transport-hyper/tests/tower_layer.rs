@@ -10,9 +10,13 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use tenace::{ExponentialBackoff, FailureKind, FixedDelay, Policy, StopReason, TransportError};
+use tenace::rand_core::Rng;
+use tenace::{
+    ExponentialBackoff, FailureKind, FixedDelay, Policy, RetryStrategy, SeededRng, StopReason,
+    TransportError,
+};
 use tenace_hyper::Error;
-use tenace_hyper::tower::{RetryLayer, RetrySafe};
+use tenace_hyper::tower::{RetryLayer, RetrySafe, RetryStats};
 use tokio::time::Instant;
 use tower::{Service, ServiceBuilder, ServiceExt as _};
 
@@ -246,4 +250,121 @@ async fn the_retry_future_is_send() {
     let call = svc.call(get());
     assert_send(&call);
     assert_eq!(tokio::spawn(call).await.unwrap().unwrap().status(), 200);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_safe_false_keeps_a_get_from_being_replayed() {
+    let script = Scripted::new(vec![Step::Reset, Step::Status(200, None)]);
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(policy()))
+        .service(script.service());
+    let mut marked = get();
+    marked.extensions_mut().insert(RetrySafe(false));
+    let err = svc.oneshot(marked).await.unwrap_err();
+    assert_eq!(
+        (err.reason(), err.attempts()),
+        (StopReason::NotIdempotent, 1)
+    );
+    assert_eq!(script.arrivals(), [0]);
+
+    // The mark wins over an Idempotency-Key header too.
+    let script = Scripted::new(vec![Step::Reset, Step::Status(200, None)]);
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(policy()))
+        .service(script.service());
+    let mut keyed = post();
+    keyed
+        .headers_mut()
+        .insert("idempotency-key", "k-1".parse().unwrap());
+    keyed.extensions_mut().insert(RetrySafe(false));
+    let err = svc.oneshot(keyed).await.unwrap_err();
+    assert_eq!(err.reason(), StopReason::NotIdempotent);
+    assert_eq!(script.arrivals(), [0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_policy_predicate_and_transient_statuses_add_up() {
+    let script = Scripted::new(vec![
+        Step::Status(409, None),
+        Step::Status(503, None),
+        Step::Status(200, None),
+    ]);
+    let conflict = |e: &Error| matches!(e, Error::Status { status, .. } if *status == 409);
+    let layer = RetryLayer::new(policy().retry_on(conflict)).retry_transient_statuses();
+    let svc = ServiceBuilder::new().layer(layer).service(script.service());
+    let response = svc.oneshot(get()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(script.arrivals(), [0, 200, 600]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn responses_carry_the_attempts_and_the_sleep() {
+    let script = Scripted::new(vec![Step::Reset, Step::Reset, Step::Status(200, None)]);
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(policy()))
+        .service(script.service());
+    let response = svc.oneshot(get()).await.unwrap();
+    let stats = response.extensions().get::<RetryStats>().unwrap();
+    assert_eq!((stats.attempts(), stats.slept()), (3, ms(600)));
+
+    let script = Scripted::new(vec![]);
+    let svc = ServiceBuilder::new()
+        .layer(RetryLayer::new(policy()))
+        .service(script.service());
+    let response = svc.oneshot(get()).await.unwrap();
+    let stats = response.extensions().get::<RetryStats>().unwrap();
+    assert_eq!((stats.attempts(), stats.slept()), (1, ms(0)));
+}
+
+/// A strategy written by a user: uniform in [min, max] milliseconds, and a
+/// count of the calls this copy served, to show each call has its own copy.
+#[derive(Debug, Clone)]
+struct UserJitter {
+    min_ms: u64,
+    max_ms: u64,
+    served: u32,
+}
+
+impl RetryStrategy for UserJitter {
+    fn delay<R: Rng + ?Sized>(&mut self, _attempt: u32, rng: &mut R) -> Duration {
+        self.served += 1;
+        assert_eq!(self.served, _attempt, "a copy per call");
+        ms(self.min_ms + rng.next_u64() % (self.max_ms - self.min_ms + 1))
+    }
+    fn max_delay(&self) -> Duration {
+        ms(self.max_ms)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_user_strategy_in_the_layer_waits_exactly_what_it_draws() {
+    let strategy = UserJitter {
+        min_ms: 10,
+        max_ms: 500,
+        served: 0,
+    };
+    let layer = RetryLayer::new(Policy::new(strategy.clone())).rng_seed(21);
+    let script = Scripted::new(vec![
+        Step::Reset,
+        Step::Reset,
+        Step::Status(200, None),
+        Step::Reset,
+        Step::Reset,
+        Step::Status(200, None),
+    ]);
+    let mut svc = ServiceBuilder::new().layer(layer).service(script.service());
+    // Call k (from 0) draws from the seed that is the (k + 1)-th output of
+    // `SeededRng::new(21)`.
+    let mut seeds = SeededRng::new(21);
+    for call in 0..2 {
+        let started = Instant::now();
+        let response = svc.ready().await.unwrap().call(get()).await.unwrap();
+        let mut rng = SeededRng::new(seeds.next_u64());
+        let mut expected = strategy.clone();
+        let (d1, d2) = (expected.delay(1, &mut rng), expected.delay(2, &mut rng));
+        assert_eq!(started.elapsed(), d1 + d2, "call {call}");
+        let stats = response.extensions().get::<RetryStats>().unwrap();
+        assert_eq!((stats.attempts(), stats.slept()), (3, d1 + d2));
+    }
+    assert_eq!(script.arrivals().len(), 6);
 }
