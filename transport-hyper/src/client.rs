@@ -374,7 +374,7 @@ fn is_absolute(url: &str) -> bool {
 /// |---|---|
 /// | [`base_url`](Self::base_url) | none: URLs must be absolute |
 /// | [`max_retries`](Self::max_retries) | 3 (four attempts) |
-/// | [`retry_strategy`](Self::retry_strategy) | [`Backoff::default`]: exponential from 1 s, ×2, capped at 30 s, full jitter |
+/// | [`retry_strategy`](Self::retry_strategy) | [`Backoff::default`](tenace::Backoff::default): exponential from 1 s, ×2, capped at 30 s, full jitter |
 /// | [`retry_on`](Self::retry_on) | [`tenace::NetworkErrors`]: connect, timeout, reset |
 /// | [`timeout`](Self::timeout) (per attempt) | none |
 /// | [`deadline`](Self::deadline) (whole call) | none |
