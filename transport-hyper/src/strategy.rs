@@ -128,14 +128,17 @@ impl fmt::Debug for CallStrategy<'_> {
 
 impl RetryStrategy for CallStrategy<'_> {
     fn delay<R: Rng + ?Sized>(&mut self, attempt: u32, rng: &mut R) -> Duration {
-        if let Self::Shared(s) = self {
-            // State is never written through the shared configuration.
-            *self = Self::Owned(s.clone_box());
-        }
         match self {
             Self::Builtin(b) => b.delay(attempt, rng),
-            Self::Shared(_) => Duration::ZERO,
             Self::Owned(s) => s.delay_dyn(attempt, &mut RngRef(rng)),
+            Self::Shared(s) => {
+                // State is never written through the shared configuration:
+                // a copy is made and kept from here on.
+                let mut own = s.clone_box();
+                let delay = own.delay_dyn(attempt, &mut RngRef(rng));
+                *self = Self::Owned(own);
+                delay
+            }
         }
     }
 
