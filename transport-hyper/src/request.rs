@@ -229,6 +229,8 @@ impl fmt::Display for RedactedUrl<'_> {
 
 #[cfg(test)]
 mod tests {
+    use http::header::HeaderName;
+
     use super::*;
 
     #[test]
@@ -259,6 +261,31 @@ mod tests {
         assert!(http.headers()[AUTHORIZATION].is_sensitive());
         assert_eq!(split_userinfo(&"http://h.test/".parse().unwrap()), None);
         assert_eq!(percent_decode("a%zz%4"), "a%zz%4");
+    }
+
+    #[test]
+    fn replay_follows_the_mark_then_the_key_then_the_method() {
+        let get = || Request::new(Method::GET, "http://h.test/".parse().unwrap());
+        let post = || Request::new(Method::POST, "http://h.test/".parse().unwrap());
+        assert_eq!(get().replay(), Replay::Safe);
+        assert_eq!(post().replay(), Replay::Unsafe);
+        let mut keyed = post();
+        keyed.headers_mut().insert(
+            HeaderName::from_static("idempotency-key"),
+            HeaderValue::from_static("k"),
+        );
+        assert_eq!(keyed.replay(), Replay::Safe);
+        keyed.set_retry_safe(false);
+        assert_eq!(
+            (keyed.retry_safe(), keyed.replay()),
+            (Some(false), Replay::Unsafe)
+        );
+        let mut unsafe_get = get();
+        unsafe_get.set_retry_safe(false);
+        assert_eq!(unsafe_get.replay(), Replay::Unsafe);
+        let mut safe_post = post();
+        safe_post.set_retry_safe(true);
+        assert_eq!(safe_post.replay(), Replay::Safe);
     }
 
     #[test]
