@@ -26,7 +26,7 @@ fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: Duration, hi: Duration) -> Duration
     lo + Duration::from_nanos(rng.next_u64() % (span + 1))
 }
 
-/// The reference's `JitterBackoff`: uniform in `[min, max]`.
+/// A jitter strategy written as user code: uniform in `[min, max]`.
 #[derive(Debug, Clone)]
 struct UserJitter {
     min: Duration,
@@ -42,10 +42,9 @@ impl RetryStrategy for UserJitter {
     }
 }
 
-/// The reference's `DecorrelatedJitter`: uniform in `[base, 3 × previous]`,
-/// capped at `max`. Its state is the previous delay, kept on the value as
-/// the reference keeps it on the object: the client must give each call its
-/// own copy.
+/// Decorrelated jitter written as user code: uniform in
+/// `[base, 3 × previous]`, capped at `max`. Its state is the previous delay,
+/// kept on the value itself: the client must give each call its own copy.
 #[derive(Debug, Clone)]
 struct UserDecorrelated {
     base: Duration,

@@ -514,7 +514,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The backoff strategy (the reference's `retry_strategy`): one of
+    /// The backoff strategy (`retry_strategy`): one of
     /// tenace's, e.g. `ExponentialBackoff::new(..)?`, or any
     /// [`RetryStrategy`] of your own.
     ///
