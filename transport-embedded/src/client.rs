@@ -3,27 +3,28 @@
 //!
 //! The vocabulary is the hyper adapter's; what changes is where things live.
 //! The base URL and default headers are borrowed (`&'a str`), the headers in
-//! a list of fixed capacity `HEADERS`; each request joins base URL and path
-//! into a `heapless::String<URL>` on the call's stack (a URL that does not
-//! fit is an error, never a truncation); the response is read into a buffer
-//! the caller passes to [`RequestBuilder::send`].
+//! a list of fixed capacity `HEADERS`, the interceptors and middleware in
+//! lists of capacity `HOOKS` (see the `hooks` module); each request joins
+//! base URL and path into a `heapless::String<URL>` on the call's stack (a
+//! URL that does not fit is an error, never a truncation); the response is
+//! read into a buffer the caller passes to
+//! [`RequestBuilder::send`](crate::RequestBuilder::send).
 
-use core::cell::Cell;
 use core::fmt;
-use core::future::Future;
 use core::time::Duration;
 
 use heapless::{String, Vec};
-use tenace::rand_core::Rng;
 use tenace::{
-    Backoff, Middleware, NetworkErrors, Pipeline, Policy, RequestInterceptor, ResponseInterceptor,
-    RetryError, RetryOn, SeededRng, StopReason, TransientErrors,
+    AttemptContext, Backoff, Limits, Middleware, Pipeline, Policy, RetryOn, RetryStrategy,
 };
 
 use crate::error::{Error, RequestError};
+use crate::hooks::{Middlewares, RequestHooks, ResponseHooks};
 use crate::request::{Header, Method, Request, check_header};
-use crate::response::{Head, Response};
-use crate::transport::{Buffered, SendOnce};
+use crate::request_builder::RequestBuilder;
+use crate::response::Head;
+use crate::retry_rule::RetryRule;
+use crate::seed::{CallSeeds, SeedSource};
 
 /// Joins `base` and `path` into a `String<N>`: `base` + `/` + `path`, with
 /// exactly one slash between them. An absolute `path` (`http://...`,
@@ -62,53 +63,60 @@ pub fn join_url<const N: usize>(base: &str, path: &str) -> Result<String<N>, Req
 }
 
 /// A retrying HTTP client over a [`SendOnce`] transport `N` (usually an
-/// [`HttpTransport`](crate::HttpTransport)), with retry predicate `P` and
-/// pipeline `X` (interceptors and middleware, see [`Pipeline`]). `URL` is
-/// the capacity of a joined URL, `HEADERS` of the default header list.
+/// [`HttpTransport`](crate::HttpTransport)) with backoff strategy `S`.
 ///
-/// Built with [`Client::builder`]. Calls take `&self`; concurrent calls on
-/// one executor each need their own buffer.
+/// The capacities are const generics, chosen on the type as `heapless` does:
+/// `URL` bytes for a joined URL (on the call's stack), `HEADERS` default
+/// headers, `HOOKS` request interceptors, response interceptors and
+/// middleware (of each kind). [`Client::builder`] gives the defaults;
+/// [`ClientBuilder::new`] takes others.
+///
+/// Built with [`Client::builder`]; every builder call keeps the type but
+/// [`retry_strategy`](ClientBuilder::retry_strategy). Calls take `&self`;
+/// concurrent calls on one executor each need their own buffer.
 ///
 /// ```no_run
-/// # async fn demo(stack: &(impl embedded_nal_async::TcpConnect + embedded_nal_async::Dns)) -> Result<(), tenace_embedded::Error> {
+/// # async fn demo(stack: &(impl embedded_nal_async::TcpConnect + embedded_nal_async::Dns), seed: u64) -> Result<(), tenace_embedded::RequestError> {
 /// use core::time::Duration;
 /// use tenace::ExponentialBackoff;
 /// use tenace_embedded::{Client, HttpTransport};
 ///
-/// let client = Client::builder(HttpTransport::new(stack, stack))
+/// let client = Client::builder(HttpTransport::new(stack, stack), seed) // seed: the hardware RNG's
 ///     .base_url("http://192.168.1.10:8080/api")
 ///     .default_header("X-Device", "sensor-7")
 ///     .max_retries(4)
 ///     .retry_strategy(ExponentialBackoff::new(Duration::from_millis(500), 2, Duration::from_secs(20)).unwrap().full_jitter())
 ///     .retry_transient_statuses() // 408, 429, 5xx but 501/505; Retry-After honoured
-///     .rng_seed(0x1234_5678) // from the hardware RNG
 ///     .build()?;
 ///
 /// let mut buffer = [0u8; 1024];
 /// let reading = br#"{"t":21.5}"#;
 /// let response = client.post("/readings").body(reading).retry_safe(true).send(&mut buffer).await;
-/// let response = client.get("/config").max_retries(8).send(&mut buffer).await;
+/// if let Ok(response) = client.get("/config").max_retries(8).send(&mut buffer).await {
+///     let _ = (response.body(), response.attempts(), response.slept());
+/// }
 /// # Ok(()) }
 /// ```
 pub struct Client<
     'a,
     N,
-    P = NetworkErrors,
-    X = Pipeline,
+    S = Backoff,
     const URL: usize = 256,
     const HEADERS: usize = 8,
+    const HOOKS: usize = 4,
 > {
-    network: N,
-    base_url: &'a str,
-    default_headers: Vec<Header<'a>, HEADERS>,
-    policy: Policy<Backoff, P>,
-    pipeline: X,
-    error_for_status: bool,
-    rng: Cell<SeededRng>,
+    pub(crate) network: N,
+    pub(crate) base_url: &'a str,
+    pub(crate) default_headers: Vec<Header<'a>, HEADERS>,
+    pub(crate) policy: Policy<S, RetryRule<'a>>,
+    pub(crate) pipeline:
+        Pipeline<RequestHooks<'a, HOOKS>, ResponseHooks<'a, HOOKS>, Middlewares<'a, HOOKS>>,
+    pub(crate) error_for_status: bool,
+    pub(crate) seeds: CallSeeds,
 }
 
-impl<N: fmt::Debug, P: fmt::Debug, X: fmt::Debug, const URL: usize, const HEADERS: usize> fmt::Debug
-    for Client<'_, N, P, X, URL, HEADERS>
+impl<N: fmt::Debug, S: fmt::Debug, const URL: usize, const HEADERS: usize, const HOOKS: usize>
+    fmt::Debug for Client<'_, N, S, URL, HEADERS, HOOKS>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Header values may be secrets (`Authorization`): names only.
@@ -128,21 +136,28 @@ impl<N: fmt::Debug, P: fmt::Debug, X: fmt::Debug, const URL: usize, const HEADER
 }
 
 /// Configures a [`Client`]; see [`Client::builder`]. Settings that can be
-/// wrong (a header, the base URL) are checked by [`build`](Self::build).
+/// wrong (a header, the base URL, one hook too many) are checked by
+/// [`build`](Self::build).
+///
+/// Every call keeps the builder's type except
+/// [`retry_strategy`](Self::retry_strategy) with a strategy of another type:
+/// each call clones the strategy to keep its own state in the clone (the
+/// previous delay of decorrelated jitter), which needs a sized value, and
+/// without a heap that value's type is part of the client's.
 pub struct ClientBuilder<
     'a,
     N,
-    P = NetworkErrors,
-    X = Pipeline,
+    S = Backoff,
     const URL: usize = 256,
     const HEADERS: usize = 8,
+    const HOOKS: usize = 4,
 > {
-    client: Client<'a, N, P, X, URL, HEADERS>,
+    client: Client<'a, N, S, URL, HEADERS, HOOKS>,
     error: Option<RequestError>,
 }
 
-impl<N: fmt::Debug, P: fmt::Debug, X: fmt::Debug, const URL: usize, const HEADERS: usize> fmt::Debug
-    for ClientBuilder<'_, N, P, X, URL, HEADERS>
+impl<N: fmt::Debug, S: fmt::Debug, const URL: usize, const HEADERS: usize, const HOOKS: usize>
+    fmt::Debug for ClientBuilder<'_, N, S, URL, HEADERS, HOOKS>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
@@ -153,79 +168,57 @@ impl<N: fmt::Debug, P: fmt::Debug, X: fmt::Debug, const URL: usize, const HEADER
 }
 
 impl<'a, N> Client<'a, N> {
-    /// A builder for a client over `network`, with the default policy
-    /// ([`Policy::default`]: 3 retries, exponential backoff with full
-    /// jitter, network errors only), no base URL (request paths are full
-    /// URLs), no default headers, a 256-byte URL and room for 8 default
-    /// headers (see [`ClientBuilder::capacity`]).
-    pub fn builder(network: N) -> ClientBuilder<'a, N> {
-        ClientBuilder {
-            client: Self {
+    /// A builder for a client over `network` whose jitter is seeded from
+    /// `seed` (a `u64`, or `&mut rng` for any `rand_core` 0.10 generator;
+    /// see [`SeedSource`]), with the default capacities (256-byte URLs,
+    /// 8 default headers, 4 hooks of each kind).
+    ///
+    /// The seed is required: clients that share one retry in lockstep, so
+    /// take it from the hardware RNG, or from something that differs per
+    /// device. The default policy is [`Policy::default`]'s: 3 retries,
+    /// exponential backoff with full jitter, transport failures only. No
+    /// base URL (request paths are full URLs), no default headers.
+    ///
+    /// For other capacities, name them on the builder's type:
+    /// `ClientBuilder::<_, _, 128, 4>::new(network, seed)`.
+    pub fn builder(network: N, seed: impl SeedSource) -> ClientBuilder<'a, N> {
+        ClientBuilder::new(network, seed)
+    }
+}
+
+impl<'a, N, const URL: usize, const HEADERS: usize, const HOOKS: usize>
+    ClientBuilder<'a, N, Backoff, URL, HEADERS, HOOKS>
+{
+    /// As [`Client::builder`], with the capacities of the type:
+    /// `ClientBuilder::<_, _, 128, 4, 2>::new(network, seed)` builds a
+    /// client with 128-byte URLs, 4 default headers and 2 hooks of each
+    /// kind.
+    pub fn new(network: N, seed: impl SeedSource) -> Self {
+        Self {
+            client: Client {
                 network,
                 base_url: "",
                 default_headers: Vec::new(),
-                policy: Policy::default(),
-                pipeline: Pipeline::new(),
+                policy: Policy::default().retry_on(RetryRule::new()),
+                pipeline: Pipeline {
+                    request: RequestHooks(Vec::new()),
+                    response: ResponseHooks(Vec::new()),
+                    middleware: Middlewares(Vec::new()),
+                },
                 error_for_status: false,
-                rng: Cell::new(SeededRng::new(0)),
+                seeds: CallSeeds::new(seed.into_seed()),
             },
             error: None,
         }
     }
 }
 
-impl<'a, N, P, X, const URL: usize, const HEADERS: usize> ClientBuilder<'a, N, P, X, URL, HEADERS> {
-    fn map_pipeline<X2>(
-        self,
-        f: impl FnOnce(X) -> X2,
-    ) -> ClientBuilder<'a, N, P, X2, URL, HEADERS> {
-        let Self { client, error } = self;
-        ClientBuilder {
-            client: Client {
-                network: client.network,
-                base_url: client.base_url,
-                default_headers: client.default_headers,
-                policy: client.policy,
-                pipeline: f(client.pipeline),
-                error_for_status: client.error_for_status,
-                rng: client.rng,
-            },
-            error,
-        }
-    }
-
+impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
+    ClientBuilder<'a, N, S, URL, HEADERS, HOOKS>
+{
     fn fail(mut self, e: RequestError) -> Self {
         self.error.get_or_insert(e);
         self
-    }
-
-    /// Sets the URL capacity (`URL2` bytes for a joined URL, on the call's
-    /// stack) and the default header capacity.
-    pub fn capacity<const URL2: usize, const HEADERS2: usize>(
-        self,
-    ) -> ClientBuilder<'a, N, P, X, URL2, HEADERS2> {
-        let Self { client, mut error } = self;
-        if client.base_url.len() > URL2 {
-            error.get_or_insert(RequestError::UrlTooLong);
-        }
-        let mut headers = Vec::new();
-        for h in client.default_headers {
-            if headers.push(h).is_err() {
-                error.get_or_insert(RequestError::TooManyHeaders);
-            }
-        }
-        ClientBuilder {
-            client: Client {
-                network: client.network,
-                base_url: client.base_url,
-                default_headers: headers,
-                policy: client.policy,
-                pipeline: client.pipeline,
-                error_for_status: client.error_for_status,
-                rng: client.rng,
-            },
-            error,
-        }
     }
 
     /// The base URL request paths are joined to.
@@ -261,11 +254,30 @@ impl<'a, N, P, X, const URL: usize, const HEADERS: usize> ClientBuilder<'a, N, P
         self
     }
 
-    /// The backoff strategy: any built-in (`.into()` a [`Backoff`]).
-    #[must_use]
-    pub fn retry_strategy(mut self, strategy: impl Into<Backoff>) -> Self {
-        self.client.policy = self.client.policy.strategy(strategy.into());
-        self
+    /// The backoff strategy: a built-in one ([`Backoff`] or any of its
+    /// variants' types) or the user's own [`RetryStrategy`].
+    ///
+    /// The one builder call that may change the type: each call clones the
+    /// strategy and keeps its per-call state in the clone, which takes a
+    /// sized value of the strategy's type; without a heap to box it, that
+    /// type is a parameter of the client.
+    pub fn retry_strategy<S2: RetryStrategy + Clone>(
+        self,
+        strategy: S2,
+    ) -> ClientBuilder<'a, N, S2, URL, HEADERS, HOOKS> {
+        let Self { client, error } = self;
+        ClientBuilder {
+            client: Client {
+                network: client.network,
+                base_url: client.base_url,
+                default_headers: client.default_headers,
+                policy: client.policy.with_strategy(strategy),
+                pipeline: client.pipeline,
+                error_for_status: client.error_for_status,
+                seeds: client.seeds,
+            },
+            error,
+        }
     }
 
     /// An overall deadline per call, retries and backoff included.
@@ -290,10 +302,18 @@ impl<'a, N, P, X, const URL: usize, const HEADERS: usize> ClientBuilder<'a, N, P
         self
     }
 
+    /// All numeric limits at once (retries, deadline, per-attempt timeout,
+    /// `Retry-After` handling).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.client.policy = self.client.policy.with_limits(limits);
+        self
+    }
+
     /// Whether 4xx and 5xx responses are errors (default `false`, as in the
-    /// reference: a status is a response unless asked). With `true` and
-    /// [`TransientErrors`](tenace::TransientErrors), 429 and 503 are
-    /// retried, honouring `Retry-After`.
+    /// reference: a status is a response unless asked). With `true`, a
+    /// predicate such as [`TransientErrors`](tenace::TransientErrors) can
+    /// retry 429 and 503, honouring `Retry-After`.
     #[must_use]
     pub fn error_for_status(mut self, yes: bool) -> Self {
         self.client.error_for_status = yes;
@@ -307,77 +327,76 @@ impl<'a, N, P, X, const URL: usize, const HEADERS: usize> ClientBuilder<'a, N, P
         self
     }
 
-    /// The opt-in status policy: 4xx and 5xx become errors, and network
-    /// failures plus transient statuses (408, 429, 5xx but 501 and 505) are
-    /// retried, waiting at least what `Retry-After` asks, capped.
-    pub fn retry_transient_statuses(
-        self,
-    ) -> ClientBuilder<'a, N, TransientErrors, X, URL, HEADERS> {
-        self.error_for_status(true).retry_on(TransientErrors)
-    }
-
-    /// Seeds the client's jitter. Each call draws its own generator from
-    /// this one, so seed it from the hardware RNG: devices that share a seed
-    /// jitter in lockstep.
+    /// The opt-in status policy: 4xx and 5xx become errors, and transient
+    /// statuses (408, 429, 5xx but 501 and 505) are retried along with
+    /// transport failures, waiting at least what `Retry-After` asks, capped.
+    /// Adds to a predicate given to [`retry_on`](Self::retry_on), before or
+    /// after (see [`RetryRule`]).
     #[must_use]
-    pub fn rng_seed(self, seed: u64) -> Self {
-        self.client.rng.set(SeededRng::new(seed));
+    pub fn retry_transient_statuses(mut self) -> Self {
+        self.client.error_for_status = true;
+        let rule = self.client.policy.predicate().with_transient_statuses();
+        self.client.policy = self.client.policy.retry_on(rule);
         self
     }
 
-    /// Seeds the client's jitter from any `rand_core` 0.10 generator (see
-    /// [`rng_seed`](Self::rng_seed)).
+    /// The retry predicate: a closure `&|e: &Error| -> bool`, or one of
+    /// tenace's ([`TransientErrors`](tenace::TransientErrors),
+    /// [`Never`](tenace::Never), any [`RetryOn`]), borrowed for the client's
+    /// life. It replaces the default (transport failures) and adds to
+    /// [`retry_transient_statuses`](Self::retry_transient_statuses); a second
+    /// call replaces the first predicate (combine several with
+    /// [`RetryOn::or`]).
     #[must_use]
-    pub fn rng_seed_from<R: Rng + ?Sized>(self, rng: &mut R) -> Self {
-        let seed = rng.next_u64();
-        self.rng_seed(seed)
+    pub fn retry_on(mut self, predicate: &'a dyn RetryOn<Error>) -> Self {
+        let rule = self.client.policy.predicate().with_predicate(predicate);
+        self.client.policy = self.client.policy.retry_on(rule);
+        self
     }
 
-    /// The retry predicate: a closure `|e: &Error| -> bool`,
-    /// [`NetworkErrors`] (default), [`TransientErrors`](tenace::TransientErrors),
-    /// [`Never`](tenace::Never).
-    pub fn retry_on<P2>(self, retry_on: P2) -> ClientBuilder<'a, N, P2, X, URL, HEADERS> {
-        let Self { client, error } = self;
-        ClientBuilder {
-            client: Client {
-                network: client.network,
-                base_url: client.base_url,
-                default_headers: client.default_headers,
-                policy: client.policy.retry_on(retry_on),
-                pipeline: client.pipeline,
-                error_for_status: client.error_for_status,
-                rng: client.rng,
-            },
-            error,
+    /// Adds a request interceptor, run on each attempt's copy of the request
+    /// after those added before it. An error ends the attempt and is
+    /// classified like a transport error.
+    #[must_use]
+    pub fn request_interceptor<F>(mut self, interceptor: &'a F) -> Self
+    where
+        F: for<'x> Fn(&mut Request<'x>, &AttemptContext) -> Result<(), Error>,
+    {
+        if self.client.pipeline.request.0.push(interceptor).is_err() {
+            return self.fail(RequestError::TooManyHooks);
         }
+        self
     }
 
-    /// Replaces the whole policy (strategy, predicate, limits).
-    pub fn policy<P2>(
-        self,
-        policy: Policy<Backoff, P2>,
-    ) -> ClientBuilder<'a, N, P2, X, URL, HEADERS> {
-        let Self { client, error } = self;
-        ClientBuilder {
-            client: Client {
-                network: client.network,
-                base_url: client.base_url,
-                default_headers: client.default_headers,
-                policy,
-                pipeline: client.pipeline,
-                error_for_status: client.error_for_status,
-                rng: client.rng,
-            },
-            error,
+    /// Adds a response interceptor, run on each response head after those
+    /// added before it; one may turn a response into an error.
+    #[must_use]
+    pub fn response_interceptor<F>(mut self, interceptor: &'a F) -> Self
+    where
+        F: Fn(Head, &AttemptContext) -> Result<Head, Error>,
+    {
+        if self.client.pipeline.response.0.push(interceptor).is_err() {
+            return self.fail(RequestError::TooManyHooks);
         }
+        self
+    }
+
+    /// Adds a middleware around each call (timing, a circuit breaker, a
+    /// budget, a hook on every retry), called after those added before it.
+    #[must_use]
+    pub fn middleware<M: Middleware>(mut self, middleware: &'a M) -> Self {
+        if self.client.pipeline.middleware.0.push(middleware).is_err() {
+            return self.fail(RequestError::TooManyHooks);
+        }
+        self
     }
 
     /// Checks the configuration.
     ///
     /// # Errors
     /// The first problem found: an invalid base URL or header, too many
-    /// headers, a base URL longer than the URL capacity.
-    pub fn build(self) -> Result<Client<'a, N, P, X, URL, HEADERS>, RequestError> {
+    /// headers or hooks, a base URL longer than the URL capacity.
+    pub fn build(self) -> Result<Client<'a, N, S, URL, HEADERS, HOOKS>, RequestError> {
         match self.error {
             Some(e) => Err(e),
             None => Ok(self.client),
@@ -385,105 +404,64 @@ impl<'a, N, P, X, const URL: usize, const HEADERS: usize> ClientBuilder<'a, N, P
     }
 }
 
-impl<'a, N, P, I, O, M, const URL: usize, const HEADERS: usize>
-    ClientBuilder<'a, N, P, Pipeline<I, O, M>, URL, HEADERS>
+impl<'a, N, S: Clone, const URL: usize, const HEADERS: usize, const HOOKS: usize>
+    Client<'a, N, S, URL, HEADERS, HOOKS>
 {
-    /// Request interceptor(s), run on each attempt's copy of the request
-    /// (a tuple runs left to right).
-    pub fn request_interceptor<I2>(
-        self,
-        interceptor: I2,
-    ) -> ClientBuilder<'a, N, P, Pipeline<I2, O, M>, URL, HEADERS> {
-        self.map_pipeline(|p| Pipeline {
-            request: interceptor,
-            response: p.response,
-            middleware: p.middleware,
-        })
-    }
-
-    /// Response interceptor(s), run on each response head; one may turn a
-    /// response into an error.
-    pub fn response_interceptor<O2>(
-        self,
-        interceptor: O2,
-    ) -> ClientBuilder<'a, N, P, Pipeline<I, O2, M>, URL, HEADERS> {
-        self.map_pipeline(|p| Pipeline {
-            request: p.request,
-            response: interceptor,
-            middleware: p.middleware,
-        })
-    }
-
-    /// Middleware around each call (timing, a circuit breaker, a budget, a
-    /// hook on every retry).
-    pub fn middleware<M2>(
-        self,
-        middleware: M2,
-    ) -> ClientBuilder<'a, N, P, Pipeline<I, O, M2>, URL, HEADERS> {
-        self.map_pipeline(|p| Pipeline {
-            request: p.request,
-            response: p.response,
-            middleware,
-        })
-    }
-}
-
-impl<'a, N, P: Clone, X, const URL: usize, const HEADERS: usize> Client<'a, N, P, X, URL, HEADERS> {
     /// A request with this method; `path` is joined to the base URL (or
     /// replaces it if absolute).
-    pub fn request<'r>(&self, method: Method, path: &'r str) -> RequestBuilder<'_, 'r, Self, P> {
-        RequestBuilder {
-            client: self,
+    pub fn request<'r>(&self, method: Method, path: &'r str) -> RequestBuilder<'_, 'r, Self, S> {
+        RequestBuilder::new(
+            self,
             method,
             path,
-            headers: &[],
-            body: None,
-            retry_safe: None,
-            error_for_status: self.error_for_status,
-            policy: self.policy.clone(),
-        }
+            self.policy.clone(),
+            self.error_for_status,
+        )
     }
 
     /// A `GET`.
-    pub fn get<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, P> {
+    pub fn get<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, S> {
         self.request(Method::GET, path)
     }
 
     /// A `POST` (not retried after a failure that may have reached the
-    /// server, unless marked [`retry_safe`](RequestBuilder::retry_safe)).
-    pub fn post<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, P> {
+    /// server, unless marked [`retry_safe`](RequestBuilder::retry_safe) or
+    /// carrying an `Idempotency-Key` header).
+    pub fn post<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, S> {
         self.request(Method::POST, path)
     }
 
     /// A `PUT`.
-    pub fn put<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, P> {
+    pub fn put<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, S> {
         self.request(Method::PUT, path)
     }
 
     /// A `PATCH` (not idempotent).
-    pub fn patch<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, P> {
+    pub fn patch<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, S> {
         self.request(Method::PATCH, path)
     }
 
     /// A `DELETE`.
-    pub fn delete<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, P> {
+    pub fn delete<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, S> {
         self.request(Method::DELETE, path)
     }
 
     /// A `HEAD`.
-    pub fn head<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, P> {
+    pub fn head<'r>(&self, path: &'r str) -> RequestBuilder<'_, 'r, Self, S> {
         self.request(Method::HEAD, path)
     }
 }
 
-impl<'a, N, P, X, const URL: usize, const HEADERS: usize> Client<'a, N, P, X, URL, HEADERS> {
+impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
+    Client<'a, N, S, URL, HEADERS, HOOKS>
+{
     /// The transport.
     pub const fn network(&self) -> &N {
         &self.network
     }
 
     /// The client's policy (requests start from a copy of it).
-    pub const fn policy(&self) -> &Policy<Backoff, P> {
+    pub const fn policy(&self) -> &Policy<S, RetryRule<'a>> {
         &self.policy
     }
 
@@ -497,185 +475,19 @@ impl<'a, N, P, X, const URL: usize, const HEADERS: usize> Client<'a, N, P, X, UR
         &self.default_headers
     }
 
-    /// A generator for one call, drawn from the client's.
-    fn call_rng(&self) -> SeededRng {
-        let mut rng = self.rng.replace(SeededRng::new(0));
-        let seed = rng.next_u64();
-        self.rng.set(rng);
-        SeededRng::new(seed)
-    }
-}
-
-/// One request being configured: headers, body and policy overrides that
-/// apply to it alone. Sent with [`send`](Self::send).
-pub struct RequestBuilder<'c, 'r, K, P> {
-    client: &'c K,
-    method: Method,
-    path: &'r str,
-    headers: &'r [Header<'r>],
-    body: Option<&'r [u8]>,
-    retry_safe: Option<bool>,
-    error_for_status: bool,
-    policy: Policy<Backoff, P>,
-}
-
-impl<K, P: fmt::Debug> fmt::Debug for RequestBuilder<'_, '_, K, P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestBuilder")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("headers", &self.headers.len())
-            .field("body", &self.body.map(<[u8]>::len))
-            .field("retry_safe", &self.retry_safe)
-            .field("error_for_status", &self.error_for_status)
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'c, 'r, K, P> RequestBuilder<'c, 'r, K, P> {
-    /// This request's own headers (a default of the same name is not sent).
-    #[must_use]
-    pub fn headers(mut self, headers: &'r [Header<'r>]) -> Self {
-        self.headers = headers;
-        self
+    /// Whether 4xx and 5xx responses are errors by default.
+    pub const fn error_for_status(&self) -> bool {
+        self.error_for_status
     }
 
-    /// The body, borrowed (sent with `Content-Length`).
-    #[must_use]
-    pub fn body(mut self, body: &'r [u8]) -> Self {
-        self.body = Some(body);
-        self
-    }
-
-    /// Marks the request safe (or not) to replay after a failure that may
-    /// have reached the server, whatever its method: a `POST` carrying an
-    /// `Idempotency-Key` header may be retried after a reset.
-    #[must_use]
-    pub fn retry_safe(mut self, safe: bool) -> Self {
-        self.retry_safe = Some(safe);
-        self
-    }
-
-    /// Whether 4xx and 5xx are errors for this request.
-    #[must_use]
-    pub fn error_for_status(mut self, yes: bool) -> Self {
-        self.error_for_status = yes;
-        self
-    }
-
-    /// Retries for this request.
-    #[must_use]
-    pub fn max_retries(mut self, n: u32) -> Self {
-        self.policy = self.policy.max_retries(n);
-        self
-    }
-
-    /// The strategy for this request.
-    #[must_use]
-    pub fn retry_strategy(mut self, strategy: impl Into<Backoff>) -> Self {
-        self.policy = self.policy.strategy(strategy.into());
-        self
-    }
-
-    /// The deadline for this request.
-    #[must_use]
-    pub fn deadline(mut self, d: Duration) -> Self {
-        self.policy = self.policy.deadline(d);
-        self
-    }
-
-    /// The per-attempt timeout for this request.
-    #[must_use]
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.policy = self.policy.attempt_timeout(d);
-        self
-    }
-
-    /// The retry predicate for this request.
-    pub fn retry_on<P2>(self, retry_on: P2) -> RequestBuilder<'c, 'r, K, P2> {
-        RequestBuilder {
-            client: self.client,
-            method: self.method,
-            path: self.path,
-            headers: self.headers,
-            body: self.body,
-            retry_safe: self.retry_safe,
-            error_for_status: self.error_for_status,
-            policy: self.policy.retry_on(retry_on),
-        }
-    }
-
-    /// The whole policy for this request.
-    pub fn policy<P2>(self, policy: Policy<Backoff, P2>) -> RequestBuilder<'c, 'r, K, P2> {
-        RequestBuilder {
-            client: self.client,
-            method: self.method,
-            path: self.path,
-            headers: self.headers,
-            body: self.body,
-            retry_safe: self.retry_safe,
-            error_for_status: self.error_for_status,
-            policy,
-        }
-    }
-}
-
-impl<'a, N, P0, I, O, M, P, const URL: usize, const HEADERS: usize>
-    RequestBuilder<'_, '_, Client<'a, N, P0, Pipeline<I, O, M>, URL, HEADERS>, P>
-where
-    N: SendOnce,
-    P: RetryOn<Error>,
-    I: for<'x> RequestInterceptor<Request<'x>, Error>,
-    O: ResponseInterceptor<Head, Error>,
-    M: Middleware,
-{
-    /// Sends the request, retrying per the policy; the response body is
-    /// read into `buffer`.
-    ///
-    /// # Errors
-    /// A [`RetryError`] saying why the engine stopped, after how many
-    /// attempts, with the last attempt's [`Error`]. A URL longer than the
-    /// client's capacity fails before any attempt
-    /// (`attempts() == 0`, `Error::Request(RequestError::UrlTooLong)`).
-    // Not an `async fn`: its future would keep `self` and `buffer` twice
-    // (the arguments and the locals they are moved into); an `async move`
-    // block uses them in place.
-    #[allow(clippy::manual_async_fn)]
-    pub fn send<'b>(
-        self,
-        buffer: &'b mut [u8],
-    ) -> impl Future<Output = Result<Response<'b>, RetryError<Error>>> {
-        async move {
-            let client = self.client;
-            let url = match join_url::<URL>(client.base_url, self.path) {
-                Ok(url) => url,
-                Err(e) => {
-                    return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
-                }
-            };
-            let request = Request {
-                method: self.method,
-                url: &url,
-                default_headers: &client.default_headers,
-                headers: self.headers,
-                body: self.body,
-                retry_safe: self.retry_safe,
-                error_for_status: self.error_for_status,
-            };
-            let transport = Buffered::new(&client.network, buffer);
-            let mut rng = client.call_rng();
-            let head = tenace::retry_with(
-                &transport,
-                client.network.clock(),
-                &self.policy,
-                &client.pipeline,
-                &mut rng,
-                request,
-            )
-            .await?;
-            Ok(transport.into_response(head))
-        }
+    /// How many request interceptors, response interceptors and middleware
+    /// the client runs.
+    pub fn hooks(&self) -> (usize, usize, usize) {
+        (
+            self.pipeline.request.0.len(),
+            self.pipeline.response.0.len(),
+            self.pipeline.middleware.0.len(),
+        )
     }
 }
 

@@ -98,6 +98,9 @@ pub enum RequestError {
     UrlTooLong,
     /// More default headers than the client's header capacity.
     TooManyHeaders,
+    /// More request interceptors, response interceptors or middleware than
+    /// the client's hook capacity (`HOOKS` of each kind).
+    TooManyHooks,
     /// A header name is not an HTTP token, a value holds a control
     /// character (CR, LF, NUL...), or a header is one the transport writes
     /// itself (`Content-Length`, `Transfer-Encoding`).
@@ -114,6 +117,7 @@ impl fmt::Display for RequestError {
             Self::UnsupportedScheme => "unsupported URL scheme",
             Self::UrlTooLong => "URL longer than the client's URL capacity",
             Self::TooManyHeaders => "more default headers than the client's capacity",
+            Self::TooManyHooks => "more hooks of one kind than the client's capacity",
             Self::InvalidHeader => "invalid header name or value",
             Self::HeadTooLarge => "request head larger than the buffer",
         })

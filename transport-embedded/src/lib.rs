@@ -12,19 +12,26 @@ mod fmt;
 mod client;
 mod clock;
 mod error;
+mod hooks;
 mod link;
 mod request;
+mod request_builder;
 mod response;
+mod retry_rule;
+mod seed;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
 
-pub use client::{Client, ClientBuilder, RequestBuilder, join_url};
+pub use client::{Client, ClientBuilder, join_url};
 pub use clock::EmbassyClock;
 pub use error::{Cause, Error, IoErrorKind, Phase, RequestError};
 pub use link::{LinkUp, WakeOnLinkUp};
 pub use request::{Header, Method, Request};
+pub use request_builder::RequestBuilder;
 pub use response::{Head, Response};
+pub use retry_rule::RetryRule;
+pub use seed::SeedSource;
 #[cfg(feature = "tls")]
 pub use tls::{Tls, TlsVerify};
 pub use transport::{Buffered, HttpTransport, SendOnce, Timeouts};

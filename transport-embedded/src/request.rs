@@ -7,6 +7,9 @@
 
 use core::fmt::{self, Write as _};
 
+use tenace::Replay;
+use tenace::http::IDEMPOTENCY_KEY;
+
 use crate::error::RequestError;
 
 /// HTTP request methods (reqwless's).
@@ -39,9 +42,10 @@ pub struct Request<'r> {
     /// The body, sent with a `Content-Length`.
     pub body: Option<&'r [u8]>,
     /// Whether the request may be sent again after a failure that may have
-    /// reached the server. `None`: decided by the method (RFC 9110: `GET`,
-    /// `HEAD`, `OPTIONS`, `TRACE`, `PUT`, `DELETE`). Set it to `Some(true)`
-    /// for a `POST` that carries an idempotency key.
+    /// reached the server; it wins over headers and method. `None`: an
+    /// `Idempotency-Key` header makes it safe, else the method decides
+    /// (RFC 9110: `GET`, `HEAD`, `OPTIONS`, `TRACE`, `PUT`, `DELETE`). See
+    /// [`Request::replay`].
     pub retry_safe: Option<bool>,
     /// Whether a 4xx or 5xx response is an
     /// [`Error::Status`](crate::Error::Status) (so a predicate such as
@@ -119,13 +123,18 @@ impl<'r> Request<'r> {
         self
     }
 
-    /// Whether the request may be replayed: [`retry_safe`](Self::retry_safe)
-    /// if set, else the method's idempotency.
-    pub fn is_idempotent(&self) -> bool {
-        match self.retry_safe {
-            Some(yes) => yes,
-            None => tenace::http::is_idempotent_method(self.method.as_str()),
-        }
+    /// Whether the request may be replayed after a failure that may have
+    /// reached the server, by the one rule every tenace client applies
+    /// ([`Replay::of`]): [`retry_safe`](Self::retry_safe) if set, else
+    /// [`Safe`](Replay::Safe) if it carries an `Idempotency-Key` header (any
+    /// case, its own or a default), else the method's idempotency.
+    pub fn replay(&self) -> Replay {
+        let keyed = self
+            .default_headers
+            .iter()
+            .chain(self.headers)
+            .any(|(name, _)| name.eq_ignore_ascii_case(IDEMPOTENCY_KEY));
+        Replay::of(self.method.as_str(), self.retry_safe, keyed)
     }
 
     /// The headers actually sent, in order: defaults not overridden, then
@@ -187,7 +196,7 @@ impl defmt::Format for Request<'_> {
             f,
             " ], body_len: {}, retry_safe: {} }}",
             self.body.map(<[u8]>::len),
-            self.is_idempotent()
+            self.replay().is_safe()
         );
     }
 }
@@ -400,15 +409,28 @@ mod tests {
     }
 
     #[test]
-    fn idempotency() {
-        assert!(Request::get("http://h/").is_idempotent());
-        assert!(Request::put("http://h/", b"x").is_idempotent());
-        assert!(!Request::post("http://h/", b"x").is_idempotent());
-        assert!(
+    fn replay_rule() {
+        let safe = |r: Request<'_>| r.replay().is_safe();
+        assert!(safe(Request::get("http://h/")));
+        assert!(safe(Request::put("http://h/", b"x")));
+        assert!(!safe(Request::post("http://h/", b"x")));
+        assert!(safe(Request::post("http://h/", b"x").retry_safe(true)));
+        // Marked unsafe: never replayed, even a GET, even with a key.
+        assert!(!safe(Request::get("http://h/").retry_safe(false)));
+        let keyed = [("idempotency-KEY", "k-1")];
+        assert!(!safe(
             Request::post("http://h/", b"x")
-                .retry_safe(true)
-                .is_idempotent()
-        );
-        assert!(!Request::get("http://h/").retry_safe(false).is_idempotent());
+                .headers(&keyed)
+                .retry_safe(false)
+        ));
+        // A key in the request's own headers or the client's defaults, in
+        // any case, makes a POST safe.
+        assert!(safe(Request::post("http://h/", b"x").headers(&keyed)));
+        assert!(safe(
+            Request::post("http://h/", b"x").default_headers(&[("Idempotency-Key", "k-2")])
+        ));
+        assert!(!safe(
+            Request::post("http://h/", b"x").headers(&[("Idempotency", "k")])
+        ));
     }
 }

@@ -52,19 +52,48 @@ impl Head {
     }
 }
 
-/// A response whose body lives in the caller's buffer. Its `Debug` and
-/// `defmt::Format` output show the body.
+/// A response whose body lives in the caller's buffer, with how many
+/// attempts the call took. Its `Debug` and `defmt::Format` output show the
+/// body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Response<'b> {
     head: Head,
     body: &'b [u8],
+    attempts: u32,
+    slept: Duration,
 }
 
 impl<'b> Response<'b> {
-    /// Pairs a head with its body.
+    /// Pairs a head with its body: one attempt, no sleep.
     pub(crate) const fn new(head: Head, body: &'b [u8]) -> Self {
-        Self { head, body }
+        Self {
+            head,
+            body,
+            attempts: 1,
+            slept: Duration::ZERO,
+        }
+    }
+
+    /// The same response, reached after `attempts` attempts and `slept` of
+    /// backoff.
+    pub(crate) const fn after(mut self, attempts: u32, slept: Duration) -> Self {
+        self.attempts = attempts;
+        self.slept = slept;
+        self
+    }
+
+    /// Attempts the call made, this response's included: 1 when the first
+    /// attempt succeeded.
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Time the call spent in backoff between its attempts (on the
+    /// transport's clock; a backoff cut short by link-up counts as slept in
+    /// full).
+    pub const fn slept(&self) -> Duration {
+        self.slept
     }
 
     /// The status code.

@@ -24,7 +24,7 @@ use embedded_io_async::Write as _;
 use embedded_nal_async::{Dns, TcpConnect};
 use reqwless::client::HttpClient;
 use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
-use tenace::{Clock, Transport};
+use tenace::{Clock, Replay, Retried, Transport};
 
 use crate::clock::EmbassyClock;
 use crate::error::{Cause, Error, Phase, RequestError};
@@ -202,7 +202,7 @@ impl<'a, T, D, C> HttpTransport<'a, T, D, C> {
 
     /// The same transport with these phase timeouts.
     #[must_use]
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
     }
@@ -216,7 +216,7 @@ impl<'a, T, D, C> HttpTransport<'a, T, D, C> {
     }
 
     /// The phase timeouts.
-    pub const fn get_timeouts(&self) -> &Timeouts {
+    pub const fn timeouts(&self) -> &Timeouts {
         &self.timeouts
     }
 }
@@ -368,11 +368,11 @@ where
 /// let mut buffer = [0u8; 1024];
 /// let transport = Buffered::new(&http, &mut buffer);
 /// let mut rng = SeededRng::new(0x5eed); // seed from the hardware RNG
-/// let head = tenace::retry(&transport, http.clock(), &Policy::default(), &mut rng,
+/// let retried = tenace::retry(&transport, http.clock(), &Policy::default(), &mut rng,
 ///     Request::get("http://192.168.1.10/status")).await;
-/// if let Ok(head) = head {
-///     let response = transport.into_response(head);
-///     let _ = response.body();
+/// if let Ok(retried) = retried {
+///     let response = transport.into_response(retried);
+///     let _ = (response.body(), response.attempts());
 /// }
 /// # }
 /// ```
@@ -401,11 +401,14 @@ impl<'n, 'b, N> Buffered<'n, 'b, '_, N> {
         }
     }
 
-    /// The response of the call: `head` and the body it describes.
-    pub fn into_response(self, head: Head) -> Response<'b> {
+    /// The response of the call: the last attempt's head, the body it
+    /// describes, and the attempts and backoff the call took.
+    pub fn into_response(self, retried: Retried<Head>) -> Response<'b> {
         let buffer: &'b [u8] = self.buffer.into_inner();
+        let head = retried.value;
         let end = head.body_start.saturating_add(head.body_len);
         Response::new(head, buffer.get(head.body_start..end).unwrap_or_default())
+            .after(retried.attempts, retried.slept)
     }
 
     /// The buffer back.
@@ -437,7 +440,7 @@ impl<'r, N: SendOnce> Transport for Buffered<'_, '_, 'r, N> {
         }
     }
 
-    fn is_idempotent(&self, request: &Request<'r>) -> bool {
-        request.is_idempotent()
+    fn replay(&self, request: &Request<'r>) -> Replay {
+        request.replay()
     }
 }

@@ -15,11 +15,11 @@ use embassy_sync::signal::Signal;
 use std_embedded_nal_async::Stack;
 use tenace::{
     AttemptContext, CallOutcome, CallResult, ExponentialBackoff, FailureKind, FixedDelay,
-    Middleware, RetryEvent, StopReason, TransientErrors, TransportError, map_request,
+    Middleware, RetryEvent, StopReason, TransientErrors, TransportError,
 };
 use tenace_embedded::{
-    Cause, Client, EmbassyClock, Error, HttpTransport, IoErrorKind, Phase, Request, RequestError,
-    Timeouts, WakeOnLinkUp,
+    Cause, Client, ClientBuilder, EmbassyClock, Error, HttpTransport, IoErrorKind, Phase, Request,
+    RequestError, Timeouts, WakeOnLinkUp,
 };
 use tenace_tests::fault_server::{
     Fault, FaultServer, backlog_full_addr, closed_port_addr, filler, http_date,
@@ -59,6 +59,9 @@ impl Middleware for Recorder {
 
 const STEP: Duration = Duration::from_millis(20);
 
+/// The clients' jitter seed, where the schedule does not depend on it.
+const SEED: u64 = 0x5eed;
+
 /// Phase timeouts short enough for tests: a hang ends after 300 ms.
 fn timeouts() -> Timeouts {
     Timeouts::DEFAULT
@@ -77,14 +80,17 @@ fn success_sends_headers_and_body_once() {
     let base = server.url("/api");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .default_header("X-Device", "sensor-7")
-        .default_header("Accept", "text/plain")
-        .retry_strategy(FixedDelay::new(STEP))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .default_header("X-Device", "sensor-7")
+    .default_header("Accept", "text/plain")
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 512];
     let response = run(client
         .post("/readings")
@@ -117,7 +123,7 @@ fn refused_connects_are_retried_even_for_post() {
     let addr = closed_port_addr();
     let base = format!("http://{addr}");
     let server: RefCell<Option<FaultServer>> = RefCell::new(None);
-    let start_on_third = map_request(|_: &mut Request<'_>, cx: &AttemptContext| {
+    let start_on_third = |_: &mut Request<'_>, cx: &AttemptContext| {
         if cx.attempt == 3 {
             let started = FaultServer::builder()
                 .bind(addr)
@@ -127,17 +133,20 @@ fn refused_connects_are_retried_even_for_post() {
             *server.borrow_mut() = Some(started);
         }
         Ok::<(), Error>(())
-    });
+    };
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .max_retries(3)
-        .retry_strategy(FixedDelay::new(STEP))
-        .request_interceptor(start_on_third)
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .max_retries(3)
+    .retry_strategy(FixedDelay::new(STEP))
+    .request_interceptor(&start_on_third)
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let response = run(client.post("/ingest").body(b"reading").send(&mut buffer))
         .expect("the third attempt succeeds");
@@ -154,12 +163,15 @@ fn refused_connects_are_retried_even_for_post() {
 
     // With nothing ever listening, every attempt is refused.
     let closed = format!("http://{}/x", closed_port_addr());
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .max_retries(2)
-        .retry_strategy(FixedDelay::new(STEP))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .max_retries(2)
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let err = run(client.post(&closed).body(b"x").send(&mut buffer)).expect_err("refused");
     assert_eq!(err.reason(), StopReason::Exhausted);
     assert_eq!(err.attempts(), 3);
@@ -179,8 +191,8 @@ fn a_connect_timeout_is_a_connect_failure() {
     let stack = Stack::default();
     let recorder = Recorder::default();
     let http = HttpTransport::new(&stack, &stack)
-        .timeouts(Timeouts::NONE.connect(Duration::from_millis(200)));
-    let client = Client::builder(http)
+        .with_timeouts(Timeouts::NONE.connect(Duration::from_millis(200)));
+    let client = Client::builder(http, SEED)
         .max_retries(1)
         .retry_strategy(FixedDelay::new(STEP))
         .middleware(&recorder)
@@ -201,12 +213,15 @@ fn reset_before_response() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let response = run(client.get("/r").send(&mut buffer)).expect("the retry succeeds");
     assert_eq!(response.body(), b"fine");
@@ -217,11 +232,14 @@ fn reset_before_response() {
     // A POST that may have reached the server is not sent again.
     let server = FaultServer::start([Fault::ResetBeforeResponse, Fault::ok("twice")]);
     let base = server.url("/");
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .build()
+    .expect("valid client");
     let err = run(client.post("/r").body(b"once").send(&mut buffer)).expect_err("not retried");
     assert_eq!(err.reason(), StopReason::NotIdempotent);
     assert_eq!(err.attempts(), 1);
@@ -250,12 +268,15 @@ fn reset_mid_body() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let response = run(client.get("/doc").send(&mut buffer)).expect("the retry succeeds");
     assert_eq!(response.body(), b"whole");
@@ -265,11 +286,14 @@ fn reset_mid_body() {
 
     let server = FaultServer::start([Fault::ResetMidBody]);
     let base = server.url("/");
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .build()
+    .expect("valid client");
     let err = run(client.post("/doc").body(b"x").send(&mut buffer)).expect_err("not retried");
     assert_eq!(err.reason(), StopReason::NotIdempotent);
     assert_eq!(err.attempts(), 1);
@@ -283,12 +307,15 @@ fn hang_past_the_exchange_timeout() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let started = StdInstant::now();
     let response = run(client.get("/slow").send(&mut buffer)).expect("the retry succeeds");
@@ -301,11 +328,14 @@ fn hang_past_the_exchange_timeout() {
 
     let server = FaultServer::start([Fault::Hang]);
     let base = server.url("/");
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .build()
+    .expect("valid client");
     let err = run(client.post("/slow").body(b"x").send(&mut buffer)).expect_err("not retried");
     assert_eq!(err.reason(), StopReason::NotIdempotent);
     assert_eq!(err.attempts(), 1);
@@ -323,12 +353,15 @@ fn slow_body_past_the_body_timeout() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let response = run(client.get("/t").send(&mut buffer)).expect("the retry succeeds");
     assert_eq!(response.body(), b"quick");
@@ -343,14 +376,17 @@ fn too_many_requests_honours_retry_after() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .retry_transient_statuses()
-        .retry_after_cap(Duration::from_secs(5))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .retry_transient_statuses()
+    .retry_after_cap(Duration::from_secs(5))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let started = StdInstant::now();
     let response = run(client.get("/limited").send(&mut buffer)).expect("the retry succeeds");
@@ -365,12 +401,15 @@ fn too_many_requests_honours_retry_after() {
     // Without `error_for_status` a 429 is a response, as in the reference.
     let server = FaultServer::start([Fault::too_many_requests_secs(7)]);
     let base = server.url("/");
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_on(TransientErrors)
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_on(&TransientErrors)
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let response = run(client.get("/limited").send(&mut buffer)).expect("a response");
     assert_eq!(response.status(), 429);
     assert_eq!(response.head().retry_after(), Some(Duration::from_secs(7)));
@@ -388,15 +427,18 @@ fn a_retry_after_date_far_away_is_capped() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .retry_on(TransientErrors)
-        .error_for_status(true)
-        .retry_after_cap(Duration::from_millis(300))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .retry_on(&TransientErrors)
+    .error_for_status(true)
+    .retry_after_cap(Duration::from_millis(300))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let response = run(client.get("/").send(&mut buffer)).expect("the retry succeeds");
     assert_eq!(response.body(), b"ok");
@@ -411,14 +453,17 @@ fn service_unavailable() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .retry_on(TransientErrors)
-        .error_for_status(true)
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .retry_on(&TransientErrors)
+    .error_for_status(true)
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let response = run(client.get("/s").send(&mut buffer)).expect("the third attempt succeeds");
     assert_eq!(response.body(), b"up");
@@ -432,11 +477,14 @@ fn service_unavailable() {
     // The default predicate retries network errors only: a 503 comes back.
     let server = FaultServer::start([Fault::status(503)]);
     let base = server.url("/");
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .error_for_status(true)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .error_for_status(true)
+    .build()
+    .expect("valid client");
     let err = run(client.get("/s").send(&mut buffer)).expect_err("503");
     assert_eq!(err.reason(), StopReason::NotRetryable);
     assert_eq!(err.attempts(), 1);
@@ -452,12 +500,15 @@ fn service_unavailable() {
     // A POST answered 503 reached the server: not sent again.
     let server = FaultServer::start([Fault::status(503), Fault::ok("twice")]);
     let base = server.url("/");
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_on(TransientErrors)
-        .error_for_status(true)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_on(&TransientErrors)
+    .error_for_status(true)
+    .build()
+    .expect("valid client");
     let err = run(client.post("/s").body(b"x").send(&mut buffer)).expect_err("503");
     assert_eq!(err.reason(), StopReason::NotIdempotent);
     assert_eq!(err.attempts(), 1);
@@ -469,11 +520,14 @@ fn oversize_body_against_a_small_buffer() {
     let server = FaultServer::start([Fault::OversizeBody(4096), Fault::ok("never")]);
     let base = server.url("/");
     let stack = Stack::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 512];
     let err = run(client.get("/big").send(&mut buffer)).expect_err("too big");
     assert_eq!(err.reason(), StopReason::NotRetryable);
@@ -484,10 +538,13 @@ fn oversize_body_against_a_small_buffer() {
     // The same body fits a large enough buffer.
     let server = FaultServer::start([Fault::OversizeBody(4096)]);
     let base = server.url("/");
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .build()
+    .expect("valid client");
     let mut big = [0u8; 4096 + 512];
     let response = run(client.get("/big").send(&mut big)).expect("fits");
     assert_eq!(response.body(), filler(4096).as_slice());
@@ -501,7 +558,7 @@ fn an_endless_chunked_body_stops_at_the_buffer() {
     let server = FaultServer::start([Fault::NeverEndingBody]);
     let base = server.url("/");
     let stack = Stack::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack))
+    let client = Client::builder(HttpTransport::new(&stack, &stack), SEED)
         .base_url(&base)
         .build()
         .expect("valid client");
@@ -518,12 +575,15 @@ fn not_implemented_is_not_retried() {
     let server = FaultServer::start([Fault::status(501), Fault::ok("never")]);
     let base = server.url("/");
     let stack = Stack::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_on(TransientErrors)
-        .error_for_status(true)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_on(&TransientErrors)
+    .error_for_status(true)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let err = run(client.get("/").send(&mut buffer)).expect_err("501");
     assert_eq!(err.reason(), StopReason::NotRetryable);
@@ -545,12 +605,15 @@ fn early_close_and_garbage() {
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .middleware(&recorder)
-        .build()
-        .expect("valid client");
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(&recorder)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let err = run(client.get("/g").send(&mut buffer)).expect_err("garbage is not retried");
     // EOF before the head is an I/O failure (retried); a malformed status
@@ -567,8 +630,7 @@ fn url_too_long_is_an_error_not_a_truncation() {
     let server = FaultServer::start([Fault::ok("never")]);
     let base = server.url("/");
     let stack = Stack::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack))
-        .capacity::<40, 2>()
+    let client = ClientBuilder::<_, _, 40, 2>::new(HttpTransport::new(&stack, &stack), SEED)
         .base_url(&base)
         .build()
         .expect("valid client");
@@ -585,10 +647,10 @@ fn url_too_long_is_an_error_not_a_truncation() {
     );
     assert_eq!(server.received(), 0);
 
-    // A capacity set after the base URL is checked against it too.
-    let err = Client::builder(HttpTransport::new(&stack, &stack))
+    // A base URL longer than the URL capacity is refused when the client is
+    // built.
+    let err = ClientBuilder::<_, _, 8, 2>::new(HttpTransport::new(&stack, &stack), SEED)
         .base_url(&base)
-        .capacity::<8, 2>()
         .build()
         .err();
     assert_eq!(err, Some(RequestError::UrlTooLong));
@@ -605,14 +667,13 @@ fn url_too_long_is_an_error_not_a_truncation() {
 
     // Too many default headers, or a header that smuggles a line: refused
     // when the client is built.
-    let err = Client::builder(HttpTransport::new(&stack, &stack))
-        .capacity::<64, 1>()
+    let err = ClientBuilder::<_, _, 64, 1>::new(HttpTransport::new(&stack, &stack), SEED)
         .default_header("A", "1")
         .default_header("B", "2")
         .build()
         .err();
     assert_eq!(err, Some(RequestError::TooManyHeaders));
-    let err = Client::builder(HttpTransport::new(&stack, &stack))
+    let err = Client::builder(HttpTransport::new(&stack, &stack), SEED)
         .default_header("A", "1\r\nInjected: yes")
         .build()
         .err();
@@ -630,15 +691,15 @@ fn interceptors_run_on_every_attempt() {
     let base = server.url("/");
     let stack = Stack::default();
     let seen = RefCell::new(Vec::new());
-    let tag_retries = map_request(|req: &mut Request<'_>, cx: &AttemptContext| {
+    let tag_retries = |req: &mut Request<'_>, cx: &AttemptContext| {
         seen.borrow_mut().push(cx.attempt);
         if cx.is_retry() {
             req.headers = &RETRY_HEADERS;
         }
         Ok::<(), Error>(())
-    });
+    };
     // A response interceptor acting as `raise_for_status` for 5xx only.
-    let server_errors = tenace::map_response(|head: tenace_embedded::Head, _: &AttemptContext| {
+    let server_errors = |head: tenace_embedded::Head, _: &AttemptContext| {
         if head.status() >= 500 {
             Err(Error::Status {
                 status: head.status(),
@@ -647,15 +708,18 @@ fn interceptors_run_on_every_attempt() {
         } else {
             Ok(head)
         }
-    });
-    let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-        .base_url(&base)
-        .retry_strategy(FixedDelay::new(STEP))
-        .retry_on(TransientErrors)
-        .request_interceptor(tag_retries)
-        .response_interceptor(server_errors)
-        .build()
-        .expect("valid client");
+    };
+    let client = Client::builder(
+        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(&base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .retry_on(&TransientErrors)
+    .request_interceptor(&tag_retries)
+    .response_interceptor(&server_errors)
+    .build()
+    .expect("valid client");
     let mut buffer = [0u8; 256];
     let response = run(client.get("/i").send(&mut buffer)).expect("the third attempt succeeds");
     assert_eq!(response.body(), b"ok");
@@ -677,9 +741,9 @@ fn wake_on_link_up_over_the_network() {
     let stack = Stack::default();
     let recorder = Recorder::default();
     let http = HttpTransport::new(&stack, &stack)
-        .timeouts(timeouts())
+        .with_timeouts(timeouts())
         .with_clock(WakeOnLinkUp::new(EmbassyClock, &LINK_UP));
-    let client = Client::builder(http)
+    let client = Client::builder(http, SEED)
         .base_url(&base)
         .retry_strategy(FixedDelay::new(Duration::from_secs(30)))
         .middleware(&recorder)
@@ -719,13 +783,15 @@ fn jitter_follows_the_seed() {
             ExponentialBackoff::new(Duration::from_millis(10), 2, Duration::from_millis(100))
                 .expect("valid backoff")
                 .full_jitter();
-        let client = Client::builder(HttpTransport::new(&stack, &stack).timeouts(timeouts()))
-            .base_url(&base)
-            .retry_strategy(backoff)
-            .rng_seed(seed)
-            .middleware(&recorder)
-            .build()
-            .expect("valid client");
+        let client = Client::builder(
+            HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+            seed,
+        )
+        .base_url(&base)
+        .retry_strategy(backoff)
+        .middleware(&recorder)
+        .build()
+        .expect("valid client");
         let mut buffer = [0u8; 256];
         let response = run(client.get("/j").send(&mut buffer)).expect("the third attempt succeeds");
         assert_eq!(response.body(), b"ok");
@@ -743,7 +809,7 @@ fn jitter_follows_the_seed() {
 #[test]
 fn request_future_size() {
     let stack = Stack::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack))
+    let client = Client::builder(HttpTransport::new(&stack, &stack), SEED)
         .base_url("http://127.0.0.1:9/")
         .build()
         .expect("valid client");

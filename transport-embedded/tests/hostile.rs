@@ -19,10 +19,13 @@ use std::time::Instant;
 use std_embedded_nal_async::Stack;
 use tenace::{
     AttemptContext, AttemptOutcome, CallOutcome, ExponentialBackoff, FailureKind, Middleware,
-    RetryEvent, StopReason, TransportError as _, map_request,
+    RetryEvent, StopReason, TransportError as _,
 };
 use tenace_embedded::{Cause, Client, Error, HttpTransport, Request};
 use tenace_tests::fault_server::{Fault, FaultServer};
+
+/// The client's jitter seed (the strategies here do not jitter).
+const SEED: u64 = 0x5eed;
 
 const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -104,16 +107,16 @@ impl Default for Setup {
 fn get(base: &str, setup: Setup) -> Outcome {
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let mark_start = map_request(|_: &mut Request<'_>, _: &AttemptContext| {
+    let mark_start = |_: &mut Request<'_>, _: &AttemptContext| {
         recorder.starts.borrow_mut().push(Instant::now());
         Ok::<(), Error>(())
-    });
-    let mut builder = Client::builder(HttpTransport::new(&stack, &stack))
+    };
+    let mut builder = Client::builder(HttpTransport::new(&stack, &stack), SEED)
         .base_url(base)
         .retry_strategy(ExponentialBackoff::new(ms(10), 2, setup.max_delay).unwrap())
         .max_retries(setup.max_retries)
         .retry_transient_statuses()
-        .request_interceptor(mark_start)
+        .request_interceptor(&mark_start)
         .middleware(&recorder);
     if let Some(t) = setup.timeout {
         builder = builder.timeout(t);

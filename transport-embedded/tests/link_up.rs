@@ -134,7 +134,7 @@ fn scenario(link_up: Option<Duration>) -> (Vec<(AttemptOutcome, Duration)>, Dura
         }
     };
     let (result, ()) = run(&clock, join(call, wifi));
-    assert_eq!(result.ok(), Some(200));
+    assert_eq!(result.ok().map(|r| r.value), Some(200));
     let log = attempts.0.borrow().clone();
     (log, clock.now().as_duration())
 }
@@ -184,7 +184,7 @@ fn the_signal_never_cuts_a_timeout_short() {
         signal.signal(());
     };
     let (result, ()) = run(&clock, join(call, wifi));
-    assert_eq!(result.ok(), Some(200));
+    assert_eq!(result.ok().map(|r| r.value), Some(200));
     assert_eq!(
         *attempts.0.borrow(),
         [

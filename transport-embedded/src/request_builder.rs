@@ -1,0 +1,207 @@
+//! One request being configured, and the call that sends it.
+
+use core::fmt;
+use core::future::Future;
+use core::time::Duration;
+
+use tenace::{Policy, RetryError, RetryOn, RetryStrategy, StopReason};
+
+use crate::client::{Client, join_url};
+use crate::error::Error;
+use crate::request::{Header, Method, Request};
+use crate::response::Response;
+use crate::retry_rule::RetryRule;
+use crate::transport::{Buffered, SendOnce};
+
+/// One request being configured: headers, body and policy overrides that
+/// apply to it alone. Sent with [`send`](Self::send).
+///
+/// `K` is the client, `S` the backoff strategy: the client's, or the one
+/// given to [`retry_strategy`](Self::retry_strategy), the only call that
+/// changes the type (the call keeps its per-call state in a clone of the
+/// strategy, so the strategy's type is part of the call's).
+pub struct RequestBuilder<'c, 'r, K, S> {
+    client: &'c K,
+    method: Method,
+    path: &'r str,
+    headers: &'r [Header<'r>],
+    body: Option<&'r [u8]>,
+    retry_safe: Option<bool>,
+    error_for_status: bool,
+    policy: Policy<S, RetryRule<'c>>,
+}
+
+impl<K, S: fmt::Debug> fmt::Debug for RequestBuilder<'_, '_, K, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field("path", &crate::request::redact_url(self.path))
+            .field("headers", &self.headers.len())
+            .field("body", &self.body.map(<[u8]>::len))
+            .field("retry_safe", &self.retry_safe)
+            .field("error_for_status", &self.error_for_status)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
+    /// A request to `path` on `client`, starting from the client's policy.
+    pub(crate) const fn new(
+        client: &'c K,
+        method: Method,
+        path: &'r str,
+        policy: Policy<S, RetryRule<'c>>,
+        error_for_status: bool,
+    ) -> Self {
+        Self {
+            client,
+            method,
+            path,
+            headers: &[],
+            body: None,
+            retry_safe: None,
+            error_for_status,
+            policy,
+        }
+    }
+
+    /// This request's own headers (a default of the same name is not sent).
+    /// An `Idempotency-Key` header (any case) makes the request safe to
+    /// replay, unless it is marked otherwise with
+    /// [`retry_safe`](Self::retry_safe).
+    #[must_use]
+    pub fn headers(mut self, headers: &'r [Header<'r>]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The body, borrowed (sent with `Content-Length`).
+    #[must_use]
+    pub fn body(mut self, body: &'r [u8]) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Marks the request safe (or not) to replay after a failure that may
+    /// have reached the server, whatever its method and headers (see
+    /// [`tenace::Replay::of`]): `false` keeps even a `GET` from being sent
+    /// twice.
+    #[must_use]
+    pub fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = Some(safe);
+        self
+    }
+
+    /// Whether 4xx and 5xx are errors for this request.
+    #[must_use]
+    pub fn error_for_status(mut self, yes: bool) -> Self {
+        self.error_for_status = yes;
+        self
+    }
+
+    /// Retries for this request.
+    #[must_use]
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.policy = self.policy.max_retries(n);
+        self
+    }
+
+    /// The strategy for this request: a built-in one or the user's own
+    /// [`RetryStrategy`], of any type.
+    pub fn retry_strategy<S2: RetryStrategy + Clone>(
+        self,
+        strategy: S2,
+    ) -> RequestBuilder<'c, 'r, K, S2> {
+        RequestBuilder {
+            client: self.client,
+            method: self.method,
+            path: self.path,
+            headers: self.headers,
+            body: self.body,
+            retry_safe: self.retry_safe,
+            error_for_status: self.error_for_status,
+            policy: self.policy.with_strategy(strategy),
+        }
+    }
+
+    /// The deadline for this request.
+    #[must_use]
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.policy = self.policy.deadline(d);
+        self
+    }
+
+    /// The per-attempt timeout for this request.
+    #[must_use]
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.policy = self.policy.attempt_timeout(d);
+        self
+    }
+
+    /// The retry predicate for this request, in place of the client's
+    /// (transient statuses still count if the client retries them; see
+    /// [`RetryRule`]).
+    #[must_use]
+    pub fn retry_on(mut self, predicate: &'c dyn RetryOn<Error>) -> Self {
+        let rule = self.policy.predicate().with_predicate(predicate);
+        self.policy = self.policy.retry_on(rule);
+        self
+    }
+}
+
+impl<'a, N, S0, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
+    RequestBuilder<'_, '_, Client<'a, N, S0, URL, HEADERS, HOOKS>, S>
+where
+    N: SendOnce,
+    S: RetryStrategy + Clone,
+{
+    /// Sends the request, retrying per the policy; the response body is
+    /// read into `buffer`. The response says how many attempts it took and
+    /// how long the call slept between them.
+    ///
+    /// # Errors
+    /// A [`RetryError`] saying why the engine stopped, after how many
+    /// attempts, with the last attempt's [`Error`]. A URL longer than the
+    /// client's capacity fails before any attempt
+    /// (`attempts() == 0`, `Error::Request(RequestError::UrlTooLong)`).
+    // Not an `async fn`: its future would keep `self` and `buffer` twice
+    // (the arguments and the locals they are moved into); an `async move`
+    // block uses them in place.
+    #[allow(clippy::manual_async_fn)]
+    pub fn send<'b>(
+        self,
+        buffer: &'b mut [u8],
+    ) -> impl Future<Output = Result<Response<'b>, RetryError<Error>>> {
+        async move {
+            let client = self.client;
+            let url = match join_url::<URL>(client.base_url, self.path) {
+                Ok(url) => url,
+                Err(e) => {
+                    return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
+                }
+            };
+            let request = Request {
+                method: self.method,
+                url: &url,
+                default_headers: &client.default_headers,
+                headers: self.headers,
+                body: self.body,
+                retry_safe: self.retry_safe,
+                error_for_status: self.error_for_status,
+            };
+            let transport = Buffered::new(&client.network, buffer);
+            let mut rng = client.seeds.next_call();
+            let retried = tenace::retry_with(
+                &transport,
+                client.network.clock(),
+                &self.policy,
+                &client.pipeline,
+                &mut rng,
+                request,
+            )
+            .await?;
+            Ok(transport.into_response(retried))
+        }
+    }
+}
