@@ -62,7 +62,7 @@ pub fn join_url<const N: usize>(base: &str, path: &str) -> Result<String<N>, Req
     Ok(url)
 }
 
-/// A retrying HTTP client over a [`SendOnce`] transport `N` (usually an
+/// A retrying HTTP client over a [`SendOnce`](crate::SendOnce) transport `N` (usually an
 /// [`HttpTransport`](crate::HttpTransport)) with backoff strategy `S`.
 ///
 /// The capacities are const generics, chosen on the type as `heapless` does:

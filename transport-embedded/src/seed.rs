@@ -21,7 +21,11 @@ use core::cell::Cell;
 use tenace::SeededRng;
 use tenace::rand_core::Rng;
 
-/// A source for a client's jitter seed; see the [module](self) docs.
+/// A source for a client's jitter seed, a required argument of
+/// [`Client::builder`](crate::Client::builder): devices that share a seed
+/// draw the same delays and retry in lockstep, so there is no default. Each
+/// call of the client then gets a generator of its own, seeded with a hash
+/// of this seed and the call's number.
 ///
 /// Implemented for a `u64` seed and for any `rand_core` 0.10 generator
 /// (`&mut rng`), which gives one `u64`. A hardware RNG implementing another
