@@ -14,12 +14,10 @@ use core::fmt;
 use core::time::Duration;
 
 use heapless::{String, Vec};
-use tenace::{
-    AttemptContext, Backoff, Limits, Middleware, Pipeline, Policy, RetryOn, RetryStrategy,
-};
+use tenace::{AttemptContext, Backoff, Limits, Middleware, Policy, RetryOn, RetryStrategy};
 
 use crate::error::{Error, RequestError};
-use crate::hooks::{Middlewares, RequestHooks, ResponseHooks};
+use crate::hooks::Hooks;
 use crate::request::{Header, Method, Request, check_header};
 use crate::request_builder::RequestBuilder;
 use crate::response::Head;
@@ -109,8 +107,7 @@ pub struct Client<
     pub(crate) base_url: &'a str,
     pub(crate) default_headers: Vec<Header<'a>, HEADERS>,
     pub(crate) policy: Policy<S, RetryRule<'a>>,
-    pub(crate) pipeline:
-        Pipeline<RequestHooks<'a, HOOKS>, ResponseHooks<'a, HOOKS>, Middlewares<'a, HOOKS>>,
+    pub(crate) hooks: Hooks<'a, HOOKS>,
     pub(crate) error_for_status: bool,
     pub(crate) seeds: CallSeeds,
 }
@@ -129,7 +126,7 @@ impl<N: fmt::Debug, S: fmt::Debug, const URL: usize, const HEADERS: usize, const
             .field("base_url", &crate::request::redact_url(self.base_url))
             .field("default_headers", &names)
             .field("policy", &self.policy)
-            .field("pipeline", &self.pipeline)
+            .field("hooks", &self.hooks)
             .field("error_for_status", &self.error_for_status)
             .finish_non_exhaustive()
     }
@@ -200,11 +197,7 @@ impl<'a, N, const URL: usize, const HEADERS: usize, const HOOKS: usize>
                 base_url: "",
                 default_headers: Vec::new(),
                 policy: Policy::default().retry_on(RetryRule::new()),
-                pipeline: Pipeline {
-                    request: RequestHooks(Vec::new()),
-                    response: ResponseHooks(Vec::new()),
-                    middleware: Middlewares(Vec::new()),
-                },
+                hooks: Hooks::new(),
                 error_for_status: false,
                 seeds: CallSeeds::new(seed.into_seed()),
             },
@@ -272,7 +265,7 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
                 base_url: client.base_url,
                 default_headers: client.default_headers,
                 policy: client.policy.with_strategy(strategy),
-                pipeline: client.pipeline,
+                hooks: client.hooks,
                 error_for_status: client.error_for_status,
                 seeds: client.seeds,
             },
@@ -362,7 +355,7 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     where
         F: for<'x> Fn(&mut Request<'x>, &AttemptContext) -> Result<(), Error>,
     {
-        if self.client.pipeline.request.0.push(interceptor).is_err() {
+        if self.client.hooks.request.0.push(interceptor).is_err() {
             return self.fail(RequestError::TooManyHooks);
         }
         self
@@ -375,7 +368,7 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     where
         F: Fn(Head, &AttemptContext) -> Result<Head, Error>,
     {
-        if self.client.pipeline.response.0.push(interceptor).is_err() {
+        if self.client.hooks.response.0.push(interceptor).is_err() {
             return self.fail(RequestError::TooManyHooks);
         }
         self
@@ -385,7 +378,7 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     /// budget, a hook on every retry), called after those added before it.
     #[must_use]
     pub fn middleware<M: Middleware>(mut self, middleware: &'a M) -> Self {
-        if self.client.pipeline.middleware.0.push(middleware).is_err() {
+        if self.client.hooks.middleware.0.push(middleware).is_err() {
             return self.fail(RequestError::TooManyHooks);
         }
         self
@@ -484,9 +477,9 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     /// the client runs.
     pub fn hooks(&self) -> (usize, usize, usize) {
         (
-            self.pipeline.request.0.len(),
-            self.pipeline.response.0.len(),
-            self.pipeline.middleware.0.len(),
+            self.hooks.request.0.len(),
+            self.hooks.response.0.len(),
+            self.hooks.middleware.0.len(),
         )
     }
 }

@@ -18,8 +18,7 @@ use core::fmt;
 
 use heapless::Vec;
 use tenace::{
-    AttemptContext, AttemptOutcome, CallOutcome, Instant, Middleware, RequestInterceptor,
-    ResponseInterceptor, RetryEvent, StopReason,
+    AttemptContext, AttemptOutcome, CallOutcome, Instant, Middleware, RetryEvent, StopReason,
 };
 
 use crate::error::Error;
@@ -62,21 +61,37 @@ impl<const N: usize> fmt::Debug for Middlewares<'_, N> {
     }
 }
 
-impl<'x, const N: usize> RequestInterceptor<Request<'x>, Error> for RequestHooks<'_, N> {
-    async fn intercept(&self, request: &mut Request<'x>, cx: &AttemptContext) -> Result<(), Error> {
-        for hook in &self.0 {
-            hook(request, cx)?;
+/// Every hook of a client, by kind.
+#[derive(Debug)]
+pub(crate) struct Hooks<'a, const N: usize> {
+    pub(crate) request: RequestHooks<'a, N>,
+    pub(crate) response: ResponseHooks<'a, N>,
+    pub(crate) middleware: Middlewares<'a, N>,
+}
+
+impl<const N: usize> Hooks<'_, N> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            request: RequestHooks(Vec::new()),
+            response: ResponseHooks(Vec::new()),
+            middleware: Middlewares(Vec::new()),
         }
-        Ok(())
     }
 }
 
-impl<const N: usize> ResponseInterceptor<Head, Error> for ResponseHooks<'_, N> {
-    async fn intercept(&self, mut head: Head, cx: &AttemptContext) -> Result<Head, Error> {
-        for hook in &self.0 {
-            head = hook(head, cx)?;
-        }
-        Ok(head)
+impl<const N: usize> RequestHooks<'_, N> {
+    /// Runs every request interceptor on `request`, in order; the first
+    /// error ends the attempt.
+    pub(crate) fn run(&self, request: &mut Request<'_>, cx: &AttemptContext) -> Result<(), Error> {
+        self.0.iter().try_for_each(|hook| hook(request, cx))
+    }
+}
+
+impl<const N: usize> ResponseHooks<'_, N> {
+    /// Runs every response interceptor on `head`, in order; the first error
+    /// ends the attempt.
+    pub(crate) fn run(&self, head: Head, cx: &AttemptContext) -> Result<Head, Error> {
+        self.0.iter().try_fold(head, |head, hook| hook(head, cx))
     }
 }
 

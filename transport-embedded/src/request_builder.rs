@@ -4,14 +4,18 @@ use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 
-use tenace::{Policy, RetryError, RetryOn, RetryStrategy, StopReason};
+use embassy_futures::select::{Either, select};
+use tenace::{
+    AttemptContext, Clock, Decision, Policy, RetryError, RetryMachine, RetryOn, RetryStrategy,
+    StopReason, TransportError,
+};
 
 use crate::client::{Client, join_url};
 use crate::error::Error;
 use crate::request::{Header, Method, Request};
 use crate::response::Response;
 use crate::retry_rule::RetryRule;
-use crate::transport::{Buffered, SendOnce};
+use crate::transport::SendOnce;
 
 /// One request being configured: headers, body and policy overrides that
 /// apply to it alone. Sent with [`send`](Self::send).
@@ -165,6 +169,13 @@ where
     /// attempts, with the last attempt's [`Error`]. A URL longer than the
     /// client's capacity fails before any attempt
     /// (`attempts() == 0`, `Error::Request(RequestError::UrlTooLong)`).
+    //
+    // The loop drives tenace's `RetryMachine` itself, which makes every
+    // decision (admission, deadline, retry or stop, delay, middleware); the
+    // loop only does the I/O. Running the client's synchronous hooks inline
+    // keeps one copy of the request per attempt in the future, where the
+    // generic driver would nest an interceptor future around the transport's.
+    //
     // Not an `async fn`: its future would keep `self` and `buffer` twice
     // (the arguments and the locals they are moved into); an `async move`
     // block uses them in place.
@@ -190,18 +201,76 @@ where
                 retry_safe: self.retry_safe,
                 error_for_status: self.error_for_status,
             };
-            let transport = Buffered::new(&client.network, buffer);
-            let mut rng = client.seeds.next_call();
-            let retried = tenace::retry_with(
-                &transport,
-                client.network.clock(),
+            let clock = client.network.clock();
+            let hooks = &client.hooks;
+            let mut call = match RetryMachine::start(
                 &self.policy,
-                &client.pipeline,
-                &mut rng,
-                request,
-            )
-            .await?;
-            Ok(transport.into_response(retried))
+                request.replay(),
+                &hooks.middleware,
+                clock.now(),
+            ) {
+                Ok(call) => call,
+                Err(reason) => return Err(RetryError::new(reason, 0, None)),
+            };
+            let mut rng = client.seeds.next_call();
+            let (head, retried) = loop {
+                let now = clock.now();
+                let timeout = match call.begin_attempt(now) {
+                    Ok(t) => t,
+                    Err(reason) => return Err(RetryError::new(reason, call.attempts(), None)),
+                };
+                // In a block, so the result, the error and the delay are not
+                // kept in the future across the backoff's sleep.
+                let delay = {
+                    let cx = AttemptContext::new(
+                        call.attempts(),
+                        now.saturating_duration_since(call.started()),
+                    );
+                    let buffer = &mut *buffer;
+                    let attempt = async {
+                        // Each attempt starts from the original request.
+                        let mut attempt = request;
+                        hooks.request.run(&mut attempt, &cx)?;
+                        let head = match client.network.send_once(&attempt, buffer).await {
+                            Ok(response) => *response.head(),
+                            Err(e) => {
+                                warn!(
+                                    "tenace-embedded: {} attempt failed: {}",
+                                    attempt.method.as_str(),
+                                    e
+                                );
+                                return Err(e);
+                            }
+                        };
+                        hooks.response.run(head, &cx)
+                    };
+                    let result = match timeout {
+                        None => attempt.await,
+                        Some(limit) => match select(attempt, clock.sleep(limit)).await {
+                            Either::First(result) => result,
+                            Either::Second(()) => Err(Error::timed_out(limit)),
+                        },
+                    };
+                    let now = clock.now();
+                    match result {
+                        Ok(head) => break (head, call.on_success(now)),
+                        Err(error) => match call.on_error(&error, now, &mut rng) {
+                            Decision::Retry { delay } => delay,
+                            Decision::Stop(reason) => {
+                                return Err(RetryError::new(reason, call.attempts(), Some(error)));
+                            }
+                        },
+                    }
+                };
+                if !delay.is_zero() {
+                    clock.sleep_before_retry(delay).await;
+                }
+            };
+            // The body of the last attempt is in the buffer.
+            let buffer: &'b [u8] = buffer;
+            let end = head.body_start.saturating_add(head.body_len);
+            let body = buffer.get(head.body_start..end).unwrap_or_default();
+            Ok(Response::new(head, body).after(retried.attempts, retried.slept))
         }
     }
 }

@@ -20,7 +20,8 @@ use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
 use tenace::{
-    Clock, ExponentialBackoff, FailureKind, Instant, Policy, SeededRng, Transport, TransportError,
+    Clock, ExponentialBackoff, FailureKind, Instant, Policy, Replay, SeededRng, Transport,
+    TransportError,
 };
 
 #[panic_handler]
@@ -61,8 +62,8 @@ impl Transport for Flaky {
             Err(Failed)
         }
     }
-    fn is_idempotent(&self, _: &u32) -> bool {
-        true
+    fn replay(&self, _: &u32) -> Replay {
+        Replay::Safe
     }
 }
 
@@ -99,8 +100,10 @@ mod embedded {
     use embassy_sync::signal::Signal;
     use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
     use embedded_nal_async::{AddrType, Dns, TcpConnect};
-    use tenace::TransientErrors;
-    use tenace_embedded::{Client, EmbassyClock, HttpTransport, Timeouts, WakeOnLinkUp};
+    use tenace::{AttemptContext, TransientErrors};
+    use tenace_embedded::{
+        Client, EmbassyClock, Error, HttpTransport, Request, Timeouts, WakeOnLinkUp,
+    };
 
     use super::poll_once;
 
@@ -148,14 +151,17 @@ mod embedded {
     pub extern "C" fn tenace_probe_embedded(seed: u64) -> u32 {
         let stack = NullStack;
         let http = HttpTransport::new(&stack, &stack)
-            .timeouts(Timeouts::DEFAULT)
+            .with_timeouts(Timeouts::DEFAULT)
             .with_clock(WakeOnLinkUp::new(EmbassyClock, &LINK_UP));
-        let Ok(client) = Client::builder(http)
+        let tag = |_: &mut Request<'_>, _: &AttemptContext| Ok::<(), Error>(());
+        let hook = tenace::on_retry(|_: &tenace::RetryEvent| {});
+        let Ok(client) = Client::builder(http, seed)
             .base_url("http://192.168.1.10:8080/api")
             .default_header("X-Device", "probe")
-            .retry_on(TransientErrors)
+            .retry_on(&TransientErrors)
             .error_for_status(true)
-            .rng_seed(seed)
+            .request_interceptor(&tag)
+            .middleware(&hook)
             .build()
         else {
             return 0;
@@ -173,7 +179,7 @@ mod embedded {
         let stack = NullStack;
         let http = HttpTransport::new(&stack, &stack)
             .with_clock(WakeOnLinkUp::new(EmbassyClock, &LINK_UP));
-        let Ok(client) = Client::builder(http).build() else {
+        let Ok(client) = Client::builder(http, 0x5eed).build() else {
             return 0;
         };
         let mut buffer = [0u8; 512];
@@ -187,3 +193,4 @@ mod embedded {
 pub extern "C" fn tenace_probe_alloc() -> usize {
     alloc::vec::Vec::<u8>::with_capacity(4).capacity()
 }
+
