@@ -13,6 +13,8 @@
 mod clock;
 #[cfg(not(feature = "tests"))]
 mod probe;
+#[cfg(feature = "client")]
+mod tcp;
 #[cfg(feature = "tests")]
 mod tests;
 mod time_driver;

@@ -42,6 +42,7 @@ async fn call<const N: usize>(link: &FlakyWifi<N>, request: Request) -> Result<u
     hprintln!("retry future: {} bytes", bytes);
     tenace::retry(link, &clock, &policy, &mut rng, request)
         .await
+        .map(tenace::Retried::into_inner)
         .map_err(|e| e.into_last_error().unwrap_or(WifiError::LinkDropped))
 }
 

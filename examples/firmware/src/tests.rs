@@ -1,4 +1,5 @@
-//! The engine test suite, run on the emulated board against real time.
+//! The engine test suite, run on the emulated board against real time
+//! (and, with the `client` feature, tenace-embedded's client: [`client`]).
 //!
 //! Each test drives [`tenace::retry_with`] over a [`FlakyWifi`] script with
 //! the [`EmbassyClock`], records when each attempt started (the link) and
@@ -13,8 +14,8 @@ use core::time::Duration;
 use cortex_m_semihosting::hprintln;
 use tenace::{
     AttemptOutcome, CallOutcome, CallResult, ExponentialBackoff, FailureKind, FixedDelay,
-    LinearBackoff, Middleware, Pipeline, Policy, RetryEvent, RetryStrategy, SeededRng, StopReason,
-    TransientErrors,
+    LinearBackoff, Middleware, Pipeline, Policy, Retried, RetryEvent, RetryStrategy, SeededRng,
+    StopReason, TransientErrors,
 };
 
 use crate::clock::EmbassyClock;
@@ -49,6 +50,9 @@ macro_rules! check {
     };
 }
 
+#[cfg(feature = "client")]
+mod client;
+
 /// Runs every test; prints each result and `N passed, N failed`. Returns
 /// the number of failures.
 pub(crate) async fn run_all() -> u32 {
@@ -77,6 +81,11 @@ pub(crate) async fn run_all() -> u32 {
         exhausted_after_max_retries,
         status_503_retried_only_on_opt_in,
     );
+    #[cfg(feature = "client")]
+    {
+        use client::{client_hooks_and_request_strategy, client_user_strategy};
+        run!(client_user_strategy, client_hooks_and_request_strategy);
+    }
     hprintln!("{} passed, {} failed", passed, failed);
     failed
 }
@@ -112,7 +121,11 @@ async fn flaky_wifi_exponential_backoff() -> TestResult {
     );
     let result = call.await;
 
-    check!(matches!(result, Ok(200)), "result {:?}", result);
+    check!(
+        matches!(result, Ok(Retried { value: 200, .. })),
+        "result {:?}",
+        result
+    );
     check!(link.calls() == 5, "{} attempts, expected 5", link.calls());
     let expected = strategy_delays::<4, _>(backoff, 1);
     check!(
@@ -156,7 +169,11 @@ async fn full_jitter_matches_same_seed() -> TestResult {
     )
     .await;
 
-    check!(matches!(result, Ok(200)), "result {:?}", result);
+    check!(
+        matches!(result, Ok(Retried { value: 200, .. })),
+        "result {:?}",
+        result
+    );
     check!(link.calls() == 5, "{} attempts, expected 5", link.calls());
     let expected = strategy_delays::<4, _>(backoff, SEED);
     let jittered = (1u32..).zip(expected).any(|(n, d)| d != backoff.ceiling(n));
@@ -241,7 +258,11 @@ async fn attempt_timeout_cuts_hangs() -> TestResult {
     )
     .await;
 
-    check!(matches!(result, Ok(200)), "result {:?}", result);
+    check!(
+        matches!(result, Ok(Retried { value: 200, .. })),
+        "result {:?}",
+        result
+    );
     check!(link.calls() == 3, "{} attempts, expected 3", link.calls());
     check_attempts(&link, &rec, &[ms(30), ms(30), ms(5)])?;
     check_schedule(&link, &rec, &[ms(50), ms(50)])
@@ -380,7 +401,11 @@ async fn status_503_retried_only_on_opt_in() -> TestResult {
         Request::get("/data"),
     )
     .await;
-    check!(matches!(result, Ok(200)), "opted in: result {:?}", result);
+    check!(
+        matches!(result, Ok(Retried { value: 200, .. })),
+        "opted in: result {:?}",
+        result
+    );
     check!(link.calls() == 2, "{} attempts, expected 2", link.calls());
     check_schedule(&link, &rec, &[ms(25)])
 }

@@ -191,7 +191,7 @@ impl<const N: usize> tenace::Transport for FlakyWifi<N> {
         self.send_once(request).await
     }
 
-    fn is_idempotent(&self, request: &Request) -> bool {
-        request.idempotent
+    fn replay(&self, request: &Request) -> tenace::Replay {
+        tenace::Replay::from_safe(request.idempotent)
     }
 }
