@@ -60,8 +60,9 @@ pub fn join_url<const N: usize>(base: &str, path: &str) -> Result<String<N>, Req
     Ok(url)
 }
 
-/// A retrying HTTP client over a [`SendOnce`](crate::SendOnce) transport `N` (usually an
-/// [`HttpTransport`](crate::HttpTransport)) with backoff strategy `S`.
+/// A retrying HTTP client over a [`SendOnce`](crate::SendOnce) transport
+/// `N` (usually an [`HttpTransport`](crate::HttpTransport)) with backoff
+/// strategy `S`.
 ///
 /// The capacities are const generics, chosen on the type as `heapless` does:
 /// `URL` bytes for a joined URL (on the call's stack), `HEADERS` default
@@ -178,6 +179,15 @@ impl<'a, N> Client<'a, N> {
     ///
     /// For other capacities, name them on the builder's type:
     /// `ClientBuilder::<_, _, 128, 4>::new(network, seed)`.
+    ///
+    /// Without a seed there is no client:
+    ///
+    /// ```compile_fail
+    /// # fn demo(stack: &(impl embedded_nal_async::TcpConnect + embedded_nal_async::Dns)) {
+    /// use tenace_embedded::{Client, HttpTransport};
+    /// let client = Client::builder(HttpTransport::new(stack, stack)).build();
+    /// # }
+    /// ```
     pub fn builder(network: N, seed: impl SeedSource) -> ClientBuilder<'a, N> {
         ClientBuilder::new(network, seed)
     }
