@@ -97,3 +97,24 @@ fn driver_future_size() {
     }
     drop(fut);
 }
+
+#[test]
+fn driver_with_pipeline_future_size() {
+    let clock = MockClock::new();
+    let transport = ScriptedTransport::<&str, u32, 1>::new([Step::ok(1)]);
+    let policy = Policy::new(
+        ExponentialBackoff::new(Duration::from_millis(100), 2, Duration::from_secs(5)).unwrap(),
+    );
+    let budget = tenace::RetryBudget::new(10, 1, 10).unwrap();
+    let pipeline = tenace::Pipeline::new().middleware(&budget);
+    let mut rng = SeededRng::new(5);
+    let fut = tenace::retry_with(&transport, &clock, &policy, &pipeline, &mut rng, "GET /");
+    let size = core::mem::size_of_val(&fut);
+    println!("tenace::retry_with future, middleware only: {size} bytes");
+    // Interceptors (even empty ones) wrap each attempt in one more future;
+    // a loose guard against a layout blow-up, as above.
+    if cfg!(target_pointer_width = "64") {
+        assert!(size <= 520, "retry_with future grew to {size} bytes");
+    }
+    drop(fut);
+}
