@@ -22,32 +22,43 @@ pub enum Replay {
 impl Replay {
     /// The replay rule, in this order:
     ///
-    /// 1. an explicit mark wins: `Some(true)` is [`Safe`](Self::Safe),
-    ///    `Some(false)` is [`Unsafe`](Self::Unsafe), even for a `GET`;
+    /// 1. an explicit mark wins: `Some(Replay::Safe)` or
+    ///    `Some(Replay::Unsafe)`, even for a `GET`;
     /// 2. else a request that carries an `Idempotency-Key` header
-    ///    ([`IDEMPOTENCY_KEY`](crate::http::IDEMPOTENCY_KEY)) is safe: the
-    ///    server is expected to apply it once;
+    ///    ([`IDEMPOTENCY_KEY`](crate::http::IDEMPOTENCY_KEY), any case, among
+    ///    `header_names`) is safe: the server is expected to apply it once;
     /// 3. else the method decides: `GET`, `HEAD`, `OPTIONS`, `TRACE`, `PUT`
     ///    and `DELETE` are idempotent (RFC 9110 §9.2.2).
     ///
     /// ```
-    /// use tenace::Replay;
-    /// assert_eq!(Replay::of("GET", None, false), Replay::Safe);
-    /// assert_eq!(Replay::of("GET", Some(false), false), Replay::Unsafe);
-    /// assert_eq!(Replay::of("POST", None, false), Replay::Unsafe);
-    /// assert_eq!(Replay::of("POST", None, true), Replay::Safe);
-    /// assert_eq!(Replay::of("POST", Some(false), true), Replay::Unsafe);
+    /// use tenace::Replay::{self, Safe, Unsafe};
+    /// let none: [&str; 0] = [];
+    /// assert_eq!(Replay::of("GET", None, none), Safe);
+    /// assert_eq!(Replay::of("GET", Some(Unsafe), none), Unsafe);
+    /// assert_eq!(Replay::of("POST", None, ["content-type"]), Unsafe);
+    /// assert_eq!(Replay::of("POST", None, ["Idempotency-Key"]), Safe);
+    /// assert_eq!(Replay::of("POST", Some(Unsafe), ["idempotency-key"]), Unsafe);
     /// ```
-    pub fn of(method: &str, marked: Option<bool>, has_idempotency_key: bool) -> Self {
-        let safe = match marked {
-            Some(safe) => safe,
-            None => has_idempotency_key || crate::http::is_idempotent_method(method),
-        };
-        Self::from_safe(safe)
+    pub fn of<'h>(
+        method: &str,
+        mark: Option<Self>,
+        header_names: impl IntoIterator<Item = &'h str>,
+    ) -> Self {
+        if let Some(mark) = mark {
+            return mark;
+        }
+        let keyed = header_names
+            .into_iter()
+            .any(|name| name.eq_ignore_ascii_case(crate::http::IDEMPOTENCY_KEY));
+        if keyed || crate::http::is_idempotent_method(method) {
+            Self::Safe
+        } else {
+            Self::Unsafe
+        }
     }
 
     /// [`Safe`](Self::Safe) for `true`, [`Unsafe`](Self::Unsafe) for
-    /// `false`.
+    /// `false`: a `retry_safe(bool)` setting as a mark.
     pub const fn from_safe(safe: bool) -> Self {
         if safe { Self::Safe } else { Self::Unsafe }
     }
@@ -64,19 +75,25 @@ mod tests {
 
     #[test]
     fn the_table() {
+        use Replay::{Safe, Unsafe};
+        let none: [&str; 0] = [];
+        let key = ["accept", "IDEMPOTENCY-KEY"];
         // method × (no mark, marked safe, marked unsafe) × idempotency key.
         for method in ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"] {
-            assert_eq!(Replay::of(method, None, false), Replay::Safe, "{method}");
-            assert_eq!(Replay::of(method, None, true), Replay::Safe, "{method}");
-            assert_eq!(Replay::of(method, Some(true), false), Replay::Safe);
-            assert_eq!(Replay::of(method, Some(false), false), Replay::Unsafe);
-            assert_eq!(Replay::of(method, Some(false), true), Replay::Unsafe);
+            assert_eq!(Replay::of(method, None, none), Safe, "{method}");
+            assert_eq!(Replay::of(method, None, key), Safe, "{method}");
+            assert_eq!(Replay::of(method, Some(Safe), none), Safe);
+            assert_eq!(Replay::of(method, Some(Unsafe), none), Unsafe);
+            assert_eq!(Replay::of(method, Some(Unsafe), key), Unsafe);
         }
+        // Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET.
         for method in ["POST", "PATCH", "CONNECT", "BREW", "get", ""] {
-            assert_eq!(Replay::of(method, None, false), Replay::Unsafe, "{method}");
-            assert_eq!(Replay::of(method, None, true), Replay::Safe, "{method}");
-            assert_eq!(Replay::of(method, Some(true), false), Replay::Safe);
-            assert_eq!(Replay::of(method, Some(false), true), Replay::Unsafe);
+            assert_eq!(Replay::of(method, None, none), Unsafe, "{method}");
+            assert_eq!(Replay::of(method, None, key), Safe, "{method}");
+            assert_eq!(Replay::of(method, Some(Safe), none), Safe);
+            assert_eq!(Replay::of(method, Some(Unsafe), key), Unsafe);
         }
+        // A header whose name only contains the key's is not the key.
+        assert_eq!(Replay::of("POST", None, ["x-idempotency-key"]), Unsafe);
     }
 }

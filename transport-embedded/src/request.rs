@@ -8,7 +8,6 @@
 use core::fmt::{self, Write as _};
 
 use tenace::Replay;
-use tenace::http::IDEMPOTENCY_KEY;
 
 use crate::error::RequestError;
 
@@ -129,12 +128,12 @@ impl<'r> Request<'r> {
     /// [`Safe`](Replay::Safe) if it carries an `Idempotency-Key` header (any
     /// case, its own or a default), else the method's idempotency.
     pub fn replay(&self) -> Replay {
-        let keyed = self
-            .default_headers
-            .iter()
-            .chain(self.headers)
-            .any(|(name, _)| name.eq_ignore_ascii_case(IDEMPOTENCY_KEY));
-        Replay::of(self.method.as_str(), self.retry_safe, keyed)
+        let names = self.default_headers.iter().chain(self.headers);
+        Replay::of(
+            self.method.as_str(),
+            self.retry_safe.map(Replay::from_safe),
+            names.map(|&(name, _)| name),
+        )
     }
 
     /// The headers actually sent, in order: defaults not overridden, then

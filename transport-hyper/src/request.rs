@@ -102,8 +102,8 @@ impl Request {
     pub fn replay(&self) -> Replay {
         Replay::of(
             self.method.as_str(),
-            self.retry_safe,
-            self.headers.contains_key(crate::IDEMPOTENCY_KEY),
+            self.retry_safe.map(Replay::from_safe),
+            self.headers.keys().map(http::HeaderName::as_str),
         )
     }
 

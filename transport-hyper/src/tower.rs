@@ -331,8 +331,11 @@ where
     fn replay(&self, request: &http::Request<B>) -> Replay {
         Replay::of(
             request.method().as_str(),
-            request.extensions().get::<RetrySafe>().map(|mark| mark.0),
-            request.headers().contains_key(crate::IDEMPOTENCY_KEY),
+            request
+                .extensions()
+                .get::<RetrySafe>()
+                .map(|mark| Replay::from_safe(mark.0)),
+            request.headers().keys().map(http::HeaderName::as_str),
         )
     }
 }
