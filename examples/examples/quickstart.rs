@@ -90,14 +90,19 @@ async fn main() -> ExitCode {
     let started = Instant::now();
     let result = client.get(&url).send().await;
     let elapsed = started.elapsed();
-    let attempts = timeline.lock().map_or(0, |t| t.len()) + 1;
     let code = match result {
         Ok(response) => {
             println!(
-                "{attempts:>7}  {:<44} {:>9} {:>6} ms\n",
+                "{:>7}  {:<44} {:>9} {:>6} ms\n",
+                response.attempts(),
                 format!("{}", response.status()),
                 "-",
                 elapsed.as_millis()
+            );
+            println!(
+                "{} attempts, {} ms asleep in backoff",
+                response.attempts(),
+                response.slept().as_millis()
             );
             print_response(&response);
             ExitCode::SUCCESS
