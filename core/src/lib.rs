@@ -4,7 +4,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 #[cfg(feature = "alloc")]
@@ -17,6 +17,7 @@ pub mod breaker;
 pub mod budget;
 mod driver;
 mod error;
+pub mod func;
 pub mod http;
 mod interceptor;
 mod machine;
@@ -25,6 +26,7 @@ mod middleware;
 mod policy;
 mod replay;
 mod rng;
+mod runtime;
 pub mod strategy;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -34,6 +36,7 @@ mod transport;
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 pub use budget::RetryBudget;
 pub use driver::{Pipeline, retry, retry_blocking, retry_with};
+pub use func::{BlockingRetryable, Retry, Retryable};
 pub use error::{ConfigError, ConfigProblem, FailureKind, RetryError, StopReason, TransportError};
 pub use interceptor::{
     AttemptContext, MapRequest, MapResponse, RequestInterceptor, ResponseInterceptor, map_request,
@@ -47,6 +50,12 @@ pub use middleware::{
 pub use policy::{Kinds, Limits, NetworkErrors, Never, Or, Policy, RetryOn, TransientErrors};
 pub use replay::Replay;
 pub use rng::SeededRng;
+#[cfg(feature = "embassy-time")]
+pub use runtime::EmbassyClock;
+#[cfg(feature = "std")]
+pub use runtime::StdClock;
+#[cfg(feature = "tokio")]
+pub use runtime::TokioClock;
 pub use strategy::{
     Backoff, DecorrelatedJitter, ExponentialBackoff, FixedDelay, Jitter, JitterBackoff,
     LinearBackoff, RetryStrategy,

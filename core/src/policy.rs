@@ -274,4 +274,9 @@ impl<S, P> Policy<S, P> {
     pub const fn predicate(&self) -> &P {
         &self.retry_on
     }
+
+    /// Strategy, predicate and limits, taken apart.
+    pub(crate) fn into_parts(self) -> (S, P, Limits) {
+        (self.strategy, self.retry_on, self.limits)
+    }
 }

@@ -99,6 +99,10 @@ impl<T: Transport + ?Sized> Transport for &T {
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `tenace::Clock`",
+    note = "the closure API needs a clock: `.clock(my_clock)`, or enable tenace's `tokio` or `embassy-time` feature for a default one"
+)]
 pub trait Clock {
     /// The current time. Must never go backwards.
     fn now(&self) -> Instant;
@@ -153,9 +157,22 @@ pub trait BlockingTransport {
 }
 
 /// [`Clock`] for the blocking driver.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `tenace::BlockingClock`",
+    note = "the blocking closure API needs a clock: `.clock(my_clock)`, or enable tenace's `std` feature for `StdClock`"
+)]
 pub trait BlockingClock {
     /// The current time. Must never go backwards.
     fn now(&self) -> Instant;
     /// Blocks for `duration`.
     fn sleep(&self, duration: Duration);
+}
+
+impl<C: BlockingClock + ?Sized> BlockingClock for &C {
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+    fn sleep(&self, duration: Duration) {
+        (**self).sleep(duration);
+    }
 }

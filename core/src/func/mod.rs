@@ -1,0 +1,596 @@
+//! Any fallible closure, retried in one expression.
+//!
+//! [`Transport`](crate::Transport) is for adapters that send requests. To
+//! retry an ordinary async function, call [`Retryable::retry`] on a closure
+//! that starts it, adjust the [`Retry`] builder, and finish with
+//! [`call`](Retry::call):
+//!
+//! ```
+//! # #[cfg(feature = "testing")] {
+//! use core::time::Duration;
+//! use tenace::testing::MockClock;
+//! use tenace::{ExponentialBackoff, Retryable};
+//!
+//! #[derive(Debug)]
+//! enum FetchError { Busy, NotFound }
+//!
+//! async fn fetch(tries: &core::cell::Cell<u32>) -> Result<&'static str, FetchError> {
+//!     tries.set(tries.get() + 1);
+//!     if tries.get() < 3 { Err(FetchError::Busy) } else { Ok("pong") }
+//! }
+//!
+//! let clock = MockClock::new();
+//! let tries = core::cell::Cell::new(0);
+//! let strategy = ExponentialBackoff::new(Duration::from_millis(100), 2, Duration::from_secs(5))?;
+//! let reply = embassy_futures::block_on(
+//!     (|| fetch(&tries))
+//!         .retry(strategy)
+//!         .when(|e| matches!(e, FetchError::Busy))
+//!         .max_retries(5)
+//!         .clock(&clock) // the default clock is tokio's or embassy's, by feature
+//!         .seed(7)       // the default seed is per call under `std`
+//!         .call(),
+//! );
+//! assert_eq!(reply.unwrap(), "pong");
+//! assert_eq!(clock.sleeps().as_slice(), [Duration::from_millis(200), Duration::from_millis(400)]);
+//! # }
+//! # Ok::<(), tenace::ConfigError>(())
+//! ```
+//!
+//! It is the engine itself that runs: the closure becomes a private
+//! [`Transport`](crate::Transport) and the call goes through
+//! [`retry_with`](crate::retry_with) (or [`retry_blocking`](crate::retry_blocking)
+//! for [`BlockingRetryable`]), so `max_retries`, the deadline, the attempt
+//! timeout and a server's `Retry-After` mean what they mean everywhere.
+//!
+//! # What is retried
+//!
+//! By default every error (as backon does); [`Retry::when`] takes a
+//! closure that says which; [`Retry::classified`] and [`Retry::policy`] let
+//! an error that implements [`TransportError`](crate::TransportError) give
+//! its own kind and `Retry-After` hint. A closure is taken to be safe to run
+//! again: the caller chose to retry it.
+//!
+//! # Timeouts and the final error
+//!
+//! A call that gives up returns [`RetryError<E>`](crate::RetryError) with
+//! the closure's own error type. Its [`last_error`](crate::RetryError::last_error)
+//! is the last attempt's error, or `None` when that attempt was cut off by
+//! [`attempt_timeout`](Retry::attempt_timeout) or the deadline (a timeout
+//! has no `E` to show); [`reason`](crate::RetryError::reason) says why the
+//! engine stopped. A refused error comes back at once, as
+//! [`StopReason::NotRetryable`](crate::StopReason::NotRetryable) after one
+//! attempt.
+//!
+//! # Clock and randomness
+//!
+//! With the `tokio` feature a call needs neither: [`TokioClock`](crate::TokioClock)
+//! and a per-call entropy seed are the defaults. With `embassy-time` the
+//! clock defaults to [`EmbassyClock`](crate::EmbassyClock), but without
+//! `std` there is no default seed (a fleet sharing one would retry in
+//! lockstep): [`Retry::rng`] or [`Retry::seed`] is required, and forgetting
+//! it is a compile error that says so. With no feature, name both.
+//!
+//! # Why `.call()` and not `.await` on the builder
+//!
+//! The engine's future is an `impl Future` (it lives on the stack, unboxed,
+//! of a size the compiler knows). Naming it as a builder's
+//! `IntoFuture::IntoFuture` needs `impl Trait` in associated types, which
+//! stable Rust does not have yet; boxing it would allocate, and hiding it
+//! behind trait methods would lose `Send`. So the builder ends in
+//! [`call`](Retry::call), whose future is `Send` whenever the closure, its
+//! future, the clock and the random source are.
+
+mod adapter;
+mod classify;
+mod source;
+
+use core::fmt;
+use core::future::Future;
+use core::time::Duration;
+
+use rand_core::Rng;
+
+pub use classify::{Always, Classified, Classify, Notify, Quiet};
+#[cfg(feature = "std")]
+pub use source::Entropy;
+pub use source::{
+    DefaultBlockingClock, DefaultClock, DefaultRng, NoClock, NoRng, RngSource, UseRng,
+};
+
+use self::adapter::{Adapter, Hook, Token, Verdict};
+use crate::driver::Pipeline;
+use crate::error::{RetryError, TransportError};
+use crate::machine::Retried;
+use crate::policy::{Limits, Policy, RetryOn};
+use crate::rng::SeededRng;
+use crate::strategy::RetryStrategy;
+use crate::transport::{BlockingClock, Clock};
+
+/// `.retry(strategy)` on any closure that returns a future of a `Result`.
+///
+/// ```
+/// # #[cfg(feature = "testing")] {
+/// use core::time::Duration;
+/// use tenace::{FixedDelay, Retryable};
+/// # let clock = tenace::testing::MockClock::new();
+/// async fn ping() -> Result<u8, ()> { Ok(1) }
+/// let done = embassy_futures::block_on(
+///     ping.retry(FixedDelay::new(Duration::from_secs(1))).clock(&clock).seed(1).call(),
+/// );
+/// assert_eq!(done.unwrap(), 1);
+/// # }
+/// ```
+pub trait Retryable<Fut: Future>: FnMut() -> Fut + Sized {
+    /// A builder that retries this closure with `strategy`, every error
+    /// retried, [`Limits::DEFAULT`] (three retries), the default clock and
+    /// random source of the enabled features.
+    fn retry<S: RetryStrategy>(self, strategy: S) -> Retry<Async<Self>, S, DefaultOptions>;
+}
+
+impl<F: FnMut() -> Fut, Fut: Future> Retryable<Fut> for F {
+    fn retry<S: RetryStrategy>(self, strategy: S) -> Retry<Async<Self>, S, DefaultOptions> {
+        Retry::new(Async(self), strategy, DefaultClock::default())
+    }
+}
+
+/// `.retry(strategy)` on any closure that returns a `Result`: the blocking
+/// twin of [`Retryable`], run by [`retry_blocking`](crate::retry_blocking).
+///
+/// ```
+/// use core::time::Duration;
+/// use tenace::{BlockingRetryable, FixedDelay};
+/// # let clock = tenace::testing::MockClock::new();
+/// let mut tries = 0;
+/// let read = || { tries += 1; if tries < 3 { Err("busy") } else { Ok(tries) } };
+/// let done = read.retry(FixedDelay::new(Duration::from_secs(1))).clock(&clock).seed(1).call();
+/// assert_eq!(done.unwrap(), 3);
+/// assert_eq!(clock.total_slept(), Duration::from_secs(2));
+/// ```
+pub trait BlockingRetryable<T, E>: FnMut() -> Result<T, E> + Sized {
+    /// A builder that retries this closure with `strategy`; as
+    /// [`Retryable::retry`], with [`DefaultBlockingClock`].
+    fn retry<S: RetryStrategy>(
+        self,
+        strategy: S,
+    ) -> Retry<Blocking<Self>, S, DefaultBlockingOptions>;
+}
+
+impl<F: FnMut() -> Result<T, E>, T, E> BlockingRetryable<T, E> for F {
+    fn retry<S: RetryStrategy>(
+        self,
+        strategy: S,
+    ) -> Retry<Blocking<Self>, S, DefaultBlockingOptions> {
+        Retry::new(Blocking(self), strategy, DefaultBlockingClock::default())
+    }
+}
+
+/// The options of [`Retryable::retry`] before any is set.
+pub type DefaultOptions = Options<Always, Quiet, DefaultClock, DefaultRng>;
+/// The options of [`BlockingRetryable::retry`] before any is set.
+pub type DefaultBlockingOptions = Options<Always, Quiet, DefaultBlockingClock, DefaultRng>;
+
+/// An async closure, as [`Retryable::retry`] wraps it.
+pub struct Async<F>(F);
+
+/// A blocking closure, as [`BlockingRetryable::retry`] wraps it.
+pub struct Blocking<F>(F);
+
+impl<F> fmt::Debug for Async<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Async(..)")
+    }
+}
+
+impl<F> fmt::Debug for Blocking<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Blocking(..)")
+    }
+}
+
+/// What a retried closure returns: its success and error types.
+pub trait Operation {
+    /// The success value.
+    type Ok;
+    /// The error.
+    type Err;
+}
+
+impl<F, Fut, T, E> Operation for Async<F>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    type Ok = T;
+    type Err = E;
+}
+
+impl<F, T, E> Operation for Blocking<F>
+where
+    F: FnMut() -> Result<T, E>,
+{
+    type Ok = T;
+    type Err = E;
+}
+
+/// The parts of a [`Retry`] that change its type: the judge `P`
+/// ([`Classify`]), the notifier `N` ([`Notify`]), the clock `C` and the
+/// random source `R` ([`RngSource`]).
+pub struct Options<P, N, C, R> {
+    judge: P,
+    notify: N,
+    clock: C,
+    rng: R,
+}
+
+impl<P, N, C: fmt::Debug, R: fmt::Debug> fmt::Debug for Options<P, N, C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("clock", &self.clock)
+            .field("rng", &self.rng)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A retried closure, being configured: made by [`Retryable::retry`] or
+/// [`BlockingRetryable::retry`], run by `call`.
+///
+/// `F` is the closure ([`Async`] or [`Blocking`]), `S` the strategy and `O`
+/// the [`Options`]. Methods that take a number or a duration keep the type;
+/// those that take a generic value (a closure, a clock, an RNG) change
+/// only the slot they fill.
+#[must_use = "a retry does nothing until `.call()` (and, for an async closure, `.await`)"]
+pub struct Retry<F, S, O> {
+    op: F,
+    strategy: S,
+    limits: Limits,
+    opts: O,
+}
+
+impl<F, S: fmt::Debug, O: fmt::Debug> fmt::Debug for Retry<F, S, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("strategy", &self.strategy)
+            .field("limits", &self.limits)
+            .field("options", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, S, C> Retry<F, S, Options<Always, Quiet, C, DefaultRng>> {
+    fn new(op: F, strategy: S, clock: C) -> Self {
+        Self {
+            op,
+            strategy,
+            limits: Limits::DEFAULT,
+            opts: Options {
+                judge: Always,
+                notify: Quiet,
+                clock,
+                rng: DefaultRng::default(),
+            },
+        }
+    }
+}
+
+impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
+    /// Retries after the first attempt: 3 (the default) means up to four
+    /// attempts.
+    pub const fn max_retries(mut self, n: u32) -> Self {
+        self.limits.max_retries = n;
+        self
+    }
+
+    /// An overall deadline, attempts and sleeps included, measured on the
+    /// clock: a sleep that would end past it is not started, and an async
+    /// attempt still running at it is cut off.
+    pub const fn deadline(mut self, d: Duration) -> Self {
+        self.limits.deadline = Some(d);
+        self
+    }
+
+    /// Retries only the errors `judge` accepts; others come back at once
+    /// ([`StopReason::NotRetryable`](crate::StopReason::NotRetryable)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use core::time::Duration;
+    /// use tenace::{FixedDelay, Retryable, StopReason};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// async fn get() -> Result<(), u16> { Err(404) }
+    /// let err = embassy_futures::block_on(
+    ///     get.retry(FixedDelay::new(Duration::from_secs(1)))
+    ///         .when(|status| *status >= 500)
+    ///         .clock(&clock).seed(1).call(),
+    /// ).unwrap_err();
+    /// assert_eq!((err.reason(), err.attempts(), err.into_last_error()), (StopReason::NotRetryable, 1, Some(404)));
+    /// # }
+    /// ```
+    pub fn when<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R>>
+    where
+        Q: Fn(&F::Err) -> bool,
+    {
+        self.classify(judge)
+    }
+
+    /// Judges errors with any [`Classify`]: a verdict, and the kind and
+    /// `Retry-After` hint the engine sees.
+    pub fn classify<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R>>
+    where
+        Q: Classify<F::Err>,
+    {
+        let Options {
+            notify, clock, rng, ..
+        } = self.opts;
+        Retry {
+            op: self.op,
+            strategy: self.strategy,
+            limits: self.limits,
+            opts: Options {
+                judge,
+                notify,
+                clock,
+                rng,
+            },
+        }
+    }
+
+    /// For an error that implements [`TransportError`]: retries what
+    /// `predicate` accepts ([`NetworkErrors`](crate::NetworkErrors),
+    /// [`TransientErrors`](crate::TransientErrors), a closure), and lets the
+    /// error's kind and `Retry-After` hint reach the engine (a server's wait
+    /// is a floor, capped by [`Limits::retry_after_cap`] and the deadline).
+    pub fn classified<Q>(self, predicate: Q) -> Retry<F, S, Options<Classified<Q>, N, C, R>>
+    where
+        F::Err: TransportError,
+        Q: RetryOn<F::Err>,
+    {
+        self.classify(Classified(predicate))
+    }
+
+    /// Takes a whole [`Policy`]: its strategy, its limits, and its predicate
+    /// as [`classified`](Self::classified) does (so the error must implement
+    /// [`TransportError`]; for another error type, follow with
+    /// [`when`](Self::when)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use core::time::Duration;
+    /// use tenace::testing::MockError;
+    /// use tenace::{FailureKind, FixedDelay, Policy, Retryable};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let policy = Policy::new(FixedDelay::new(Duration::from_secs(1))).max_retries(1);
+    /// async fn down() -> Result<(), MockError> { Err(MockError::new(FailureKind::Connect)) }
+    /// let err = embassy_futures::block_on(down.retry(FixedDelay::new(Duration::ZERO)).policy(policy).clock(&clock).seed(1).call())
+    ///     .unwrap_err();
+    /// assert_eq!(err.attempts(), 2);
+    /// assert_eq!(clock.total_slept(), Duration::from_secs(1));
+    /// # }
+    /// ```
+    pub fn policy<S2, Q>(self, policy: Policy<S2, Q>) -> Retry<F, S2, Options<Classified<Q>, N, C, R>> {
+        let (strategy, predicate, limits) = policy.into_parts();
+        let Options {
+            notify, clock, rng, ..
+        } = self.opts;
+        Retry {
+            op: self.op,
+            strategy,
+            limits,
+            opts: Options {
+                judge: Classified(predicate),
+                notify,
+                clock,
+                rng,
+            },
+        }
+    }
+
+    /// Calls `notify(error, delay)` before each retry's sleep; `error` is
+    /// `None` when the attempt was cut off by its timeout.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use core::time::Duration;
+    /// use tenace::{FixedDelay, Retryable};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let mut seen = heapless::Vec::<(Option<&str>, Duration), 4>::new();
+    /// async fn flaky() -> Result<(), &'static str> { Err("reset") }
+    /// let _ = embassy_futures::block_on(
+    ///     flaky.retry(FixedDelay::new(Duration::from_secs(2)))
+    ///         .max_retries(2)
+    ///         .notify(|e, d| { let _ = seen.push((e.copied(), d)); })
+    ///         .clock(&clock).seed(1).call(),
+    /// );
+    /// assert_eq!(seen, [(Some("reset"), Duration::from_secs(2)); 2]);
+    /// # }
+    /// ```
+    pub fn notify<M>(self, notify: M) -> Retry<F, S, Options<P, M, C, R>>
+    where
+        M: FnMut(Option<&F::Err>, Duration),
+    {
+        let Options {
+            judge, clock, rng, ..
+        } = self.opts;
+        Retry {
+            op: self.op,
+            strategy: self.strategy,
+            limits: self.limits,
+            opts: Options {
+                judge,
+                notify,
+                clock,
+                rng,
+            },
+        }
+    }
+
+    /// The clock to measure and sleep on ([`Clock`] for an async closure,
+    /// [`BlockingClock`] for a blocking one); a reference works too.
+    pub fn clock<C2>(self, clock: C2) -> Retry<F, S, Options<P, N, C2, R>> {
+        let Options {
+            judge, notify, rng, ..
+        } = self.opts;
+        Retry {
+            op: self.op,
+            strategy: self.strategy,
+            limits: self.limits,
+            opts: Options {
+                judge,
+                notify,
+                clock,
+                rng,
+            },
+        }
+    }
+
+    /// Draws the jitter from `rng` (a hardware RNG, `&mut` one, or any
+    /// [`rand_core::Rng`]).
+    pub fn rng<R2: Rng>(self, rng: R2) -> Retry<F, S, Options<P, N, C, UseRng<R2>>> {
+        let Options {
+            judge,
+            notify,
+            clock,
+            ..
+        } = self.opts;
+        Retry {
+            op: self.op,
+            strategy: self.strategy,
+            limits: self.limits,
+            opts: Options {
+                judge,
+                notify,
+                clock,
+                rng: UseRng(rng),
+            },
+        }
+    }
+
+    /// Draws the jitter from a [`SeededRng`] seeded with `seed`. Give each
+    /// device (and each concurrent call) its own seed.
+    pub fn seed(self, seed: u64) -> Retry<F, S, Options<P, N, C, UseRng<SeededRng>>> {
+        self.rng(SeededRng::new(seed))
+    }
+}
+
+impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>>
+where
+    Async<F>: Operation,
+{
+    /// A time limit for each attempt: an attempt still running then is
+    /// dropped, and counts as a [`Timeout`](crate::FailureKind::Timeout)
+    /// failure (retried whatever [`when`](Self::when) says: there is no
+    /// error to judge).
+    pub const fn attempt_timeout(mut self, d: Duration) -> Self {
+        self.limits.attempt_timeout = Some(d);
+        self
+    }
+}
+
+impl<F, Fut, T, E, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    S: RetryStrategy + Clone,
+    P: Classify<E>,
+    N: Notify<E>,
+    C: Clock,
+    R: RngSource,
+{
+    /// Runs the call: the value of the first attempt that succeeds, or why
+    /// the engine gave up.
+    pub fn call(self) -> impl Future<Output = Result<T, RetryError<E>>> {
+        let run = self.call_with_stats();
+        async move { run.await.map(Retried::into_inner) }
+    }
+
+    /// As [`call`](Self::call), with how the value was reached: attempts
+    /// made and time slept.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use core::time::Duration;
+    /// use tenace::{FixedDelay, Retryable};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let n = core::cell::Cell::new(0);
+    /// let op = || async { n.set(n.get() + 1); if n.get() < 2 { Err(()) } else { Ok("up") } };
+    /// let done = embassy_futures::block_on(
+    ///     op.retry(FixedDelay::new(Duration::from_secs(3))).clock(&clock).seed(1).call_with_stats(),
+    /// ).unwrap();
+    /// assert_eq!((done.value, done.attempts, done.slept), ("up", 2, Duration::from_secs(3)));
+    /// # }
+    /// ```
+    pub fn call_with_stats(self) -> impl Future<Output = Result<Retried<T>, RetryError<E>>> {
+        let Self {
+            op: Async(op),
+            strategy,
+            limits,
+            opts:
+                Options {
+                    judge,
+                    notify,
+                    clock,
+                    rng,
+                },
+        } = self;
+        async move {
+            let adapter = Adapter::new(op, judge, notify);
+            let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
+            let pipeline = Pipeline::new().middleware(Hook(&adapter));
+            let mut rng = rng.into_rng();
+            match crate::retry_with(&adapter, &clock, &policy, &pipeline, &mut rng, Token).await {
+                Ok(done) => Ok(done),
+                Err(e) => Err(RetryError::new(e.reason(), e.attempts(), adapter.take_last())),
+            }
+        }
+    }
+}
+
+impl<F, T, E, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>>
+where
+    F: FnMut() -> Result<T, E>,
+    S: RetryStrategy + Clone,
+    P: Classify<E>,
+    N: Notify<E>,
+    C: BlockingClock,
+    R: RngSource,
+{
+    /// Runs the call on this thread: the value of the first attempt that
+    /// succeeds, or why the engine gave up. Sleeps block the thread. A
+    /// running attempt cannot be interrupted, so the deadline is checked
+    /// between attempts.
+    pub fn call(self) -> Result<T, RetryError<E>> {
+        self.call_with_stats().map(Retried::into_inner)
+    }
+
+    /// As [`call`](Self::call), with how the value was reached.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::{BlockingRetryable, FixedDelay};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let done = (|| Ok::<_, ()>(5)).retry(FixedDelay::new(Duration::from_secs(1))).clock(&clock).seed(1).call_with_stats();
+    /// assert_eq!(done.map(|d| (d.value, d.attempts)).ok(), Some((5, 1)));
+    /// ```
+    pub fn call_with_stats(self) -> Result<Retried<T>, RetryError<E>> {
+        let Self {
+            op: Blocking(op),
+            strategy,
+            limits,
+            opts:
+                Options {
+                    judge,
+                    notify,
+                    clock,
+                    rng,
+                },
+        } = self;
+        let adapter = Adapter::new(op, judge, notify);
+        let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
+        let hook = Hook(&adapter);
+        let mut rng = rng.into_rng();
+        match crate::retry_blocking(&adapter, &clock, &policy, &hook, &mut rng, Token) {
+            Ok(done) => Ok(done),
+            Err(e) => Err(RetryError::new(e.reason(), e.attempts(), adapter.take_last())),
+        }
+    }
+}
