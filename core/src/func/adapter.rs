@@ -153,12 +153,14 @@ impl<F, E, P: Classify<E>, N> Adapter<F, E, P, N> {
     }
 }
 
-/// The middleware that calls the notifier with the kept error.
-pub(super) struct Hook<'a, A>(pub(super) &'a A);
-
-impl<F, E, P, N: Notify<E>> Middleware for Hook<'_, Adapter<F, E, P, N>> {
+/// The adapter is the call's middleware too: it calls the notifier with the
+/// kept error. (One value that is both, rather than a middleware holding a
+/// reference to the transport, so that no borrowed lifetime appears in the
+/// driver's type parameters: the compiler can then prove the call's future
+/// `Send`.)
+impl<F, E, P, N: Notify<E>> Middleware for Adapter<F, E, P, N> {
     fn on_retry(&self, event: &RetryEvent) {
-        let mut inner = self.0.inner.lock();
+        let mut inner = self.inner.lock();
         let Inner { last, notify, .. } = &mut *inner;
         notify.notify(last.as_ref(), event.delay);
     }

@@ -98,7 +98,7 @@ pub use source::{
     DefaultBlockingClock, DefaultClock, DefaultRng, NoClock, NoRng, RngSource, UseRng,
 };
 
-use self::adapter::{Adapter, Hook, Token, Verdict};
+use self::adapter::{Adapter, Token, Verdict};
 use crate::driver::Pipeline;
 use crate::error::{RetryError, TransportError};
 use crate::machine::Retried;
@@ -533,11 +533,11 @@ where
                 },
         } = self;
         async move {
-            let adapter = Adapter::new(op, judge, notify);
             let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
-            let pipeline = Pipeline::new().middleware(Hook(&adapter));
+            let pipeline = Pipeline::new().middleware(Adapter::new(op, judge, notify));
+            let adapter = &pipeline.middleware;
             let mut rng = rng.into_rng();
-            match crate::retry_with(&adapter, &clock, &policy, &pipeline, &mut rng, Token).await {
+            match crate::retry_with(adapter, &clock, &policy, &pipeline, &mut rng, Token).await {
                 Ok(done) => Ok(done),
                 Err(e) => Err(RetryError::new(e.reason(), e.attempts(), adapter.take_last())),
             }
@@ -586,9 +586,8 @@ where
         } = self;
         let adapter = Adapter::new(op, judge, notify);
         let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
-        let hook = Hook(&adapter);
         let mut rng = rng.into_rng();
-        match crate::retry_blocking(&adapter, &clock, &policy, &hook, &mut rng, Token) {
+        match crate::retry_blocking(&adapter, &clock, &policy, &adapter, &mut rng, Token) {
             Ok(done) => Ok(done),
             Err(e) => Err(RetryError::new(e.reason(), e.attempts(), adapter.take_last())),
         }
