@@ -36,8 +36,8 @@ mod transport;
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 pub use budget::RetryBudget;
 pub use driver::{Pipeline, retry, retry_blocking, retry_with};
-pub use func::{BlockingRetryable, Retry, Retryable};
 pub use error::{ConfigError, ConfigProblem, FailureKind, RetryError, StopReason, TransportError};
+pub use func::{BlockingRetryable, Retry, Retryable};
 pub use interceptor::{
     AttemptContext, MapRequest, MapResponse, RequestInterceptor, ResponseInterceptor, map_request,
     map_response,

@@ -10,8 +10,8 @@ use std::vec::Vec;
 use embassy_futures::block_on;
 use tenace::testing::{MockClock, MockError};
 use tenace::{
-    BlockingRetryable, ExponentialBackoff, FailureKind, FixedDelay, Policy, Retryable,
-    StopReason, TransientErrors, TransportError,
+    BlockingRetryable, ExponentialBackoff, FailureKind, FixedDelay, Policy, Retryable, StopReason,
+    TransientErrors, TransportError,
 };
 
 const fn s(n: u64) -> Duration {
@@ -63,7 +63,10 @@ fn the_schedule_is_the_strategy_s() {
     .unwrap();
     assert_eq!((done.value, done.attempts, done.slept), (4, 4, s(14)));
     assert_eq!(clock.sleeps().as_slice(), [s(2), s(4), s(8)]);
-    assert_eq!(notes, [(Some(true), s(2)), (Some(true), s(4)), (Some(true), s(8))]);
+    assert_eq!(
+        notes,
+        [(Some(true), s(2)), (Some(true), s(4)), (Some(true), s(8))]
+    );
 }
 
 #[test]
@@ -220,7 +223,10 @@ fn a_transport_error_brings_its_kind_and_retry_after() {
         .call(),
     )
     .unwrap_err();
-    assert_eq!((err.reason(), err.attempts()), (StopReason::NotRetryable, 1));
+    assert_eq!(
+        (err.reason(), err.attempts()),
+        (StopReason::NotRetryable, 1)
+    );
 }
 
 #[test]
@@ -279,7 +285,10 @@ fn the_blocking_twin_runs_the_same_schedule() {
         .seed(1)
         .call()
         .unwrap_err();
-    assert_eq!((err.reason(), err.attempts()), (StopReason::NotRetryable, 1));
+    assert_eq!(
+        (err.reason(), err.attempts()),
+        (StopReason::NotRetryable, 1)
+    );
     assert_eq!(err.into_last_error(), Some(AppError::Invalid));
 }
 

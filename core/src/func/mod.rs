@@ -367,7 +367,10 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// assert_eq!(clock.total_slept(), Duration::from_secs(1));
     /// # }
     /// ```
-    pub fn policy<S2, Q>(self, policy: Policy<S2, Q>) -> Retry<F, S2, Options<Classified<Q>, N, C, R>> {
+    pub fn policy<S2, Q>(
+        self,
+        policy: Policy<S2, Q>,
+    ) -> Retry<F, S2, Options<Classified<Q>, N, C, R>> {
         let (strategy, predicate, limits) = policy.into_parts();
         let Options {
             notify, clock, rng, ..
@@ -486,19 +489,21 @@ where
     }
 }
 
-impl<F, Fut, T, E, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-    S: RetryStrategy + Clone,
-    P: Classify<E>,
-    N: Notify<E>,
-    C: Clock,
-    R: RngSource,
-{
+// The bounds sit on the methods, not on the block, so that a missing clock
+// or seed is reported with the traits' own messages.
+impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
     /// Runs the call: the value of the first attempt that succeeds, or why
     /// the engine gave up.
-    pub fn call(self) -> impl Future<Output = Result<T, RetryError<E>>> {
+    pub fn call<Fut, T, E>(self) -> impl Future<Output = Result<T, RetryError<E>>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        S: RetryStrategy + Clone,
+        P: Classify<E>,
+        N: Notify<E>,
+        C: Clock,
+        R: RngSource,
+    {
         let run = self.call_with_stats();
         async move { run.await.map(Retried::into_inner) }
     }
@@ -519,7 +524,18 @@ where
     /// assert_eq!((done.value, done.attempts, done.slept), ("up", 2, Duration::from_secs(3)));
     /// # }
     /// ```
-    pub fn call_with_stats(self) -> impl Future<Output = Result<Retried<T>, RetryError<E>>> {
+    pub fn call_with_stats<Fut, T, E>(
+        self,
+    ) -> impl Future<Output = Result<Retried<T>, RetryError<E>>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        S: RetryStrategy + Clone,
+        P: Classify<E>,
+        N: Notify<E>,
+        C: Clock,
+        R: RngSource,
+    {
         let Self {
             op: Async(op),
             strategy,
@@ -539,26 +555,30 @@ where
             let mut rng = rng.into_rng();
             match crate::retry_with(adapter, &clock, &policy, &pipeline, &mut rng, Token).await {
                 Ok(done) => Ok(done),
-                Err(e) => Err(RetryError::new(e.reason(), e.attempts(), adapter.take_last())),
+                Err(e) => Err(RetryError::new(
+                    e.reason(),
+                    e.attempts(),
+                    adapter.take_last(),
+                )),
             }
         }
     }
 }
 
-impl<F, T, E, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>>
-where
-    F: FnMut() -> Result<T, E>,
-    S: RetryStrategy + Clone,
-    P: Classify<E>,
-    N: Notify<E>,
-    C: BlockingClock,
-    R: RngSource,
-{
+impl<F, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>> {
     /// Runs the call on this thread: the value of the first attempt that
     /// succeeds, or why the engine gave up. Sleeps block the thread. A
     /// running attempt cannot be interrupted, so the deadline is checked
     /// between attempts.
-    pub fn call(self) -> Result<T, RetryError<E>> {
+    pub fn call<T, E>(self) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        S: RetryStrategy + Clone,
+        P: Classify<E>,
+        N: Notify<E>,
+        C: BlockingClock,
+        R: RngSource,
+    {
         self.call_with_stats().map(Retried::into_inner)
     }
 
@@ -571,7 +591,15 @@ where
     /// let done = (|| Ok::<_, ()>(5)).retry(FixedDelay::new(Duration::from_secs(1))).clock(&clock).seed(1).call_with_stats();
     /// assert_eq!(done.map(|d| (d.value, d.attempts)).ok(), Some((5, 1)));
     /// ```
-    pub fn call_with_stats(self) -> Result<Retried<T>, RetryError<E>> {
+    pub fn call_with_stats<T, E>(self) -> Result<Retried<T>, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        S: RetryStrategy + Clone,
+        P: Classify<E>,
+        N: Notify<E>,
+        C: BlockingClock,
+        R: RngSource,
+    {
         let Self {
             op: Blocking(op),
             strategy,
@@ -589,7 +617,11 @@ where
         let mut rng = rng.into_rng();
         match crate::retry_blocking(&adapter, &clock, &policy, &adapter, &mut rng, Token) {
             Ok(done) => Ok(done),
-            Err(e) => Err(RetryError::new(e.reason(), e.attempts(), adapter.take_last())),
+            Err(e) => Err(RetryError::new(
+                e.reason(),
+                e.attempts(),
+                adapter.take_last(),
+            )),
         }
     }
 }

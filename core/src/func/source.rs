@@ -39,6 +39,18 @@ impl<R: Rng> RngSource for UseRng<R> {
 /// No random source chosen: a closure API call with this does not compile
 /// until [`Retry::rng`](super::Retry::rng) or
 /// [`Retry::seed`](super::Retry::seed) names one.
+///
+/// Without the `std` feature (on embassy, say), forgetting the seed is an
+/// error that says "no random source for the backoff's jitter":
+///
+#[cfg_attr(not(feature = "std"), doc = "```compile_fail,E0277")]
+#[cfg_attr(feature = "std", doc = "```ignore")]
+/// use core::time::Duration;
+/// use tenace::{FixedDelay, Retryable};
+/// # let clock = tenace::testing::MockClock::new();
+/// async fn ping() -> Result<(), ()> { Ok(()) }
+/// let call = ping.retry(FixedDelay::new(Duration::from_secs(1))).clock(&clock).call();
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NoRng;
 
