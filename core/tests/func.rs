@@ -35,14 +35,12 @@ impl AppError {
 }
 
 /// Fails `fails` times with `Busy`, then answers the attempt number.
-fn flaky(n: &Cell<u32>, fails: u32) -> impl Future<Output = Result<u32, AppError>> + '_ {
-    async move {
-        n.set(n.get() + 1);
-        if n.get() <= fails {
-            Err(AppError::Busy)
-        } else {
-            Ok(n.get())
-        }
+async fn flaky(n: &Cell<u32>, fails: u32) -> Result<u32, AppError> {
+    n.set(n.get() + 1);
+    if n.get() <= fails {
+        Err(AppError::Busy)
+    } else {
+        Ok(n.get())
     }
 }
 
@@ -298,7 +296,7 @@ fn jitter_is_drawn_from_the_given_rng() {
     let run = |seed| {
         let clock = MockClock::new();
         let _ = (|| Err::<(), _>(AppError::Busy))
-            .retry(strategy.clone())
+            .retry(strategy)
             .clock(&clock)
             .seed(seed)
             .call();
