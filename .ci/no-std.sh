@@ -10,7 +10,7 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imc-unknown-none-e
   case "$target" in
     thumbv6m-*|riscv32imc-*) flags="--cfg portable_atomic_unsafe_assume_single_core" ;;
   esac
-  for features in "" "defmt"; do
+  for features in "" "defmt" "embassy-time" "embassy-time,defmt"; do
     echo "tenace for $target ${features:+with $features}"
     RUSTFLAGS="$flags" cargo build --quiet -p tenace --target "$target" ${features:+--features "$features"}
   done

@@ -10,7 +10,6 @@ extern crate std;
 mod fmt;
 
 mod client;
-mod clock;
 mod error;
 mod hooks;
 mod link;
@@ -24,7 +23,6 @@ mod tls;
 mod transport;
 
 pub use client::{Client, ClientBuilder, join_url};
-pub use clock::EmbassyClock;
 pub use error::{Cause, Error, IoErrorKind, Phase, RequestError};
 pub use link::{LinkUp, WakeOnLinkUp};
 pub use request::{Header, Method, Request};
@@ -32,6 +30,7 @@ pub use request_builder::RequestBuilder;
 pub use response::{Head, Response};
 pub use retry_rule::RetryRule;
 pub use seed::SeedSource;
+pub use tenace::EmbassyClock;
 #[cfg(feature = "tls")]
 pub use tls::{Tls, TlsVerify};
 pub use transport::{Buffered, HttpTransport, SendOnce, Timeouts};

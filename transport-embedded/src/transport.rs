@@ -26,12 +26,12 @@ use reqwless::client::HttpClient;
 use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
 use tenace::{Clock, Replay, Retried, Transport};
 
-use crate::clock::EmbassyClock;
 use crate::error::{Cause, Error, Phase, RequestError};
 use crate::request::{Request, write_head};
 use crate::response::{Head, Response};
 #[cfg(feature = "tls")]
 use crate::tls::Tls;
+use tenace::EmbassyClock;
 
 /// A timeout per phase of an attempt; `None` waits as long as it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

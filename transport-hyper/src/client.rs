@@ -16,7 +16,6 @@ use tenace::{
 };
 use tracing::Instrument as _;
 
-use crate::clock::TokioClock;
 use crate::error::{CallError, Error, UrlError};
 use crate::interceptor::{
     AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, RequestHooks,
@@ -28,6 +27,7 @@ use crate::response::Response;
 use crate::strategy::StoredStrategy;
 use crate::trace::{Trace, call_span};
 use crate::transport::{HyperTransport, TransportBuilder};
+use tenace::TokioClock;
 
 /// The header [`RequestBuilder::idempotency_key`] sets.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static(tenace::http::IDEMPOTENCY_KEY);

@@ -3,7 +3,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
-mod clock;
 mod connector;
 mod error;
 pub mod interceptor;
@@ -17,10 +16,10 @@ mod trace;
 mod transport;
 
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
-pub use clock::TokioClock;
 pub use error::{BoxError, CallError, Error};
 pub use request::{RedactedUrl, Request};
 pub use response::{Response, retry_after_from_headers};
+pub use tenace::TokioClock;
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, HyperTransport, TransportBuilder,
 };

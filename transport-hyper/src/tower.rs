@@ -57,13 +57,13 @@ use tower_service::Service;
 use tracing::Instrument as _;
 
 use crate::client::CallSeeds;
-use crate::clock::TokioClock;
 use crate::error::{BoxError, CallError, Error, classify_boxed};
 use crate::interceptor::BoxFuture;
 use crate::predicate::{BorrowedRetryOn, SharedRetryOn, or_transient};
 use crate::response::Response;
 use crate::strategy::StoredStrategy;
 use crate::trace::{Trace, call_span};
+use tenace::TokioClock;
 
 /// Marks a request safe (`RetrySafe(true)`) or unsafe (`RetrySafe(false)`)
 /// to replay after a failure that may have reached the server: insert it
