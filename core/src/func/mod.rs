@@ -47,7 +47,7 @@
 //!
 //! By default every error (as backon does); [`Retry::when`] takes a
 //! closure that says which; [`Retry::classified`] and [`Retry::policy`] let
-//! an error that implements [`TransportError`](crate::TransportError) give
+//! an error that implements [`TransportError`] give
 //! its own kind and `Retry-After` hint. A closure is taken to be safe to run
 //! again: the caller chose to retry it.
 //!
@@ -64,9 +64,9 @@
 //!
 //! # Clock and randomness
 //!
-//! With the `tokio` feature a call needs neither: [`TokioClock`](crate::TokioClock)
+//! With the `tokio` feature a call needs neither: `TokioClock`
 //! and a per-call entropy seed are the defaults. With `embassy-time` the
-//! clock defaults to [`EmbassyClock`](crate::EmbassyClock), but without
+//! clock defaults to `EmbassyClock`, but without
 //! `std` there is no default seed (a fleet sharing one would retry in
 //! lockstep): [`Retry::rng`] or [`Retry::seed`] is required, and forgetting
 //! it is a compile error that says so. With no feature, name both.

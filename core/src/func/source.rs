@@ -10,7 +10,7 @@ use crate::rng::SeededRng;
 ///
 /// Set with [`Retry::rng`](super::Retry::rng) ([`UseRng`]) or
 /// [`Retry::seed`](super::Retry::seed); under the `std` feature the default
-/// is [`Entropy`]. Without `std` there is no default ([`NoRng`]): devices
+/// is `Entropy`. Without `std` there is no default ([`NoRng`]): devices
 /// that share a seed would back off in lockstep, so each must bring its own
 /// (a hardware RNG, or a seed read from one).
 #[diagnostic::on_unimplemented(
@@ -71,7 +71,7 @@ impl RngSource for Entropy {
 /// the `std` feature, else [`NoRng`] (none: the call must name one).
 #[cfg(feature = "std")]
 pub type DefaultRng = Entropy;
-/// The random source a call uses unless told otherwise: [`Entropy`] under
+/// The random source a call uses unless told otherwise: `Entropy` under
 /// the `std` feature, else [`NoRng`] (none: the call must name one).
 #[cfg(not(feature = "std"))]
 pub type DefaultRng = NoRng;
@@ -82,15 +82,15 @@ pub type DefaultRng = NoRng;
 pub struct NoClock;
 
 /// The async closure API's clock unless told otherwise:
-/// [`TokioClock`](crate::TokioClock) under `tokio`, else
-/// [`EmbassyClock`](crate::EmbassyClock) under `embassy-time`, else
+/// [`TokioClock`](crate::TokioClock) under `tokio`, else `EmbassyClock`
+/// under `embassy-time`, else
 /// [`NoClock`] (none: the call must name one). A library that must run on
 /// embassy whatever else its users enable names `.clock(EmbassyClock)`.
 #[cfg(feature = "tokio")]
 pub type DefaultClock = crate::runtime::TokioClock;
 /// The async closure API's clock unless told otherwise:
-/// [`TokioClock`](crate::TokioClock) under `tokio`, else
-/// [`EmbassyClock`](crate::EmbassyClock) under `embassy-time`, else
+/// `TokioClock` under `tokio`, else [`EmbassyClock`](crate::EmbassyClock)
+/// under `embassy-time`, else
 /// [`NoClock`] (none: the call must name one). A library that must run on
 /// embassy whatever else its users enable names `.clock(EmbassyClock)`.
 #[cfg(all(feature = "embassy-time", not(feature = "tokio")))]
