@@ -52,6 +52,11 @@ pub trait Classify<E> {
 }
 
 /// Retries every error (the closure API's default, as backon's).
+///
+/// ```
+/// use tenace::func::{Always, Classify};
+/// assert!(Classify::<&str>::classify(&Always, &"anything").retryable);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Always;
 
@@ -105,12 +110,30 @@ impl<E: TransportError, P: RetryOn<E>> Classify<E> for Classified<P> {
 /// the closure's to show).
 ///
 /// Any `FnMut(Option<&E>, Duration)` closure is a notifier.
+///
+/// ```
+/// use core::time::Duration;
+/// use tenace::func::Notify;
+/// /// Counts retries.
+/// struct Count(u32);
+/// impl<E> Notify<E> for Count {
+///     fn notify(&mut self, _error: Option<&E>, _delay: Duration) { self.0 += 1; }
+/// }
+/// let mut c = Count(0);
+/// Notify::<()>::notify(&mut c, None, Duration::from_secs(1));
+/// assert_eq!(c.0, 1);
+/// ```
 pub trait Notify<E> {
     /// One retry is about to happen after `delay`.
     fn notify(&mut self, error: Option<&E>, delay: Duration);
 }
 
 /// No notification (the default).
+///
+/// ```
+/// use tenace::func::{Notify, Quiet};
+/// Notify::<()>::notify(&mut Quiet, None, core::time::Duration::ZERO); // does nothing
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Quiet;
 

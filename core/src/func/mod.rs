@@ -189,6 +189,10 @@ impl<F> fmt::Debug for Blocking<F> {
 }
 
 /// What a retried closure returns: its success and error types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not return a `Result`",
+    note = "`.retry(..)` takes a closure returning `Result<T, E>`, or a future of one"
+)]
 pub trait Operation {
     /// The success value.
     type Ok;
@@ -239,6 +243,17 @@ impl<P, N, C: fmt::Debug, R: fmt::Debug> fmt::Debug for Options<P, N, C, R> {
 /// the [`Options`]. Methods that take a number or a duration keep the type;
 /// those that take a generic value (a closure, a clock, an RNG) change
 /// only the slot they fill.
+///
+/// ```
+/// use core::time::Duration;
+/// use tenace::{FixedDelay, Retry, Retryable};
+/// use tenace::func::{Async, Options};
+///
+/// async fn ping() -> Result<(), ()> { Ok(()) }
+/// let a = ping.retry(FixedDelay::new(Duration::from_secs(1)));
+/// let b = a.max_retries(5).deadline(Duration::from_secs(30)); // same type
+/// let _: Retry<Async<_>, FixedDelay, Options<_, _, _, _>> = b;
+/// ```
 #[must_use = "a retry does nothing until `.call()` (and, for an async closure, `.await`)"]
 pub struct Retry<F, S, O> {
     op: F,
@@ -276,6 +291,15 @@ impl<F, S, C> Retry<F, S, Options<Always, Quiet, C, DefaultRng>> {
 impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// Retries after the first attempt: 3 (the default) means up to four
     /// attempts.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::{BlockingRetryable, FixedDelay, StopReason};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let err = (|| Err::<(), _>("down")).retry(FixedDelay::new(Duration::from_secs(1)))
+    ///     .max_retries(1).clock(&clock).seed(1).call().unwrap_err();
+    /// assert_eq!((err.reason(), err.attempts()), (StopReason::Exhausted, 2));
+    /// ```
     pub const fn max_retries(mut self, n: u32) -> Self {
         self.limits.max_retries = n;
         self
@@ -284,8 +308,26 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// An overall deadline, attempts and sleeps included, measured on the
     /// clock: a sleep that would end past it is not started, and an async
     /// attempt still running at it is cut off.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::{BlockingRetryable, FixedDelay, StopReason};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let err = (|| Err::<(), _>("down")).retry(FixedDelay::new(Duration::from_secs(4)))
+    ///     .max_retries(10).deadline(Duration::from_secs(10)).clock(&clock).seed(1).call().unwrap_err();
+    /// // Sleeps of 4 s and 4 s; a third would end at 12 s.
+    /// assert_eq!((err.reason(), err.attempts()), (StopReason::Deadline, 3));
+    /// ```
     pub const fn deadline(mut self, d: Duration) -> Self {
         self.limits.deadline = Some(d);
+        self
+    }
+
+    /// The longest a server's `Retry-After` hint (see
+    /// [`classified`](Self::classified)) may make the call wait; by default
+    /// the strategy's `max_delay`. The deadline caps it further.
+    pub const fn retry_after_cap(mut self, cap: Duration) -> Self {
+        self.limits.retry_after_cap = Some(cap);
         self
     }
 
@@ -315,6 +357,32 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
 
     /// Judges errors with any [`Classify`]: a verdict, and the kind and
     /// `Retry-After` hint the engine sees.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::func::Classify;
+    /// use tenace::{BlockingRetryable, Failure, FailureKind, FixedDelay};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// /// "busy:N" asks for N seconds; anything else is final.
+    /// struct Busy;
+    /// impl Classify<&'static str> for Busy {
+    ///     fn classify(&self, e: &&'static str) -> Failure {
+    ///         match e.strip_prefix("busy:").and_then(|n| n.parse().ok()) {
+    ///             Some(secs) => Failure::new(FailureKind::Status(503))
+    ///                 .with_retry_after(Some(Duration::from_secs(secs))),
+    ///             None => Failure::refused(FailureKind::Other),
+    ///         }
+    ///     }
+    /// }
+    /// let mut n = 0;
+    /// let op = || { n += 1; if n == 1 { Err("busy:9") } else { Ok(n) } };
+    /// let done = op.retry(FixedDelay::new(Duration::from_secs(1)))
+    ///     .classify(Busy)
+    ///     .retry_after_cap(Duration::from_secs(60)) // else the strategy's max_delay, 1 s
+    ///     .clock(&clock).seed(1).call();
+    /// assert_eq!(done.unwrap(), 2);
+    /// assert_eq!(clock.total_slept(), Duration::from_secs(9)); // the server's wait is a floor
+    /// ```
     pub fn classify<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R>>
     where
         Q: Classify<F::Err>,
@@ -340,6 +408,18 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// [`TransientErrors`](crate::TransientErrors), a closure), and lets the
     /// error's kind and `Retry-After` hint reach the engine (a server's wait
     /// is a floor, capped by [`Limits::retry_after_cap`] and the deadline).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::testing::MockError;
+    /// use tenace::{BlockingRetryable, FailureKind, FixedDelay, StopReason, TransientErrors};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let err = (|| Err::<(), _>(MockError::new(FailureKind::Status(404))))
+    ///     .retry(FixedDelay::new(Duration::from_secs(1)))
+    ///     .classified(TransientErrors)
+    ///     .clock(&clock).seed(1).call().unwrap_err();
+    /// assert_eq!(err.reason(), StopReason::NotRetryable);
+    /// ```
     pub fn classified<Q>(self, predicate: Q) -> Retry<F, S, Options<Classified<Q>, N, C, R>>
     where
         F::Err: TransportError,
@@ -429,6 +509,16 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
 
     /// The clock to measure and sleep on ([`Clock`] for an async closure,
     /// [`BlockingClock`] for a blocking one); a reference works too.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::testing::MockClock;
+    /// use tenace::{BlockingRetryable, FixedDelay};
+    /// let clock = MockClock::new(); // virtual time: nothing really sleeps
+    /// let _ = (|| Err::<(), _>(())).retry(FixedDelay::new(Duration::from_secs(60)))
+    ///     .clock(&clock).seed(1).call();
+    /// assert_eq!(clock.total_slept(), Duration::from_secs(180));
+    /// ```
     pub fn clock<C2>(self, clock: C2) -> Retry<F, S, Options<P, N, C2, R>> {
         let Options {
             judge, notify, rng, ..
@@ -448,6 +538,19 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
 
     /// Draws the jitter from `rng` (a hardware RNG, `&mut` one, or any
     /// [`rand_core::Rng`]).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::{BlockingRetryable, JitterBackoff, SeededRng};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let mut hw = SeededRng::new(42); // stands in for a hardware RNG
+    /// let _ = (|| Err::<(), _>(()))
+    ///     .retry(JitterBackoff::new(Duration::from_millis(100), Duration::from_secs(1))?)
+    ///     .clock(&clock)
+    ///     .rng(&mut hw)
+    ///     .call();
+    /// # Ok::<(), tenace::ConfigError>(())
+    /// ```
     pub fn rng<R2: Rng>(self, rng: R2) -> Retry<F, S, Options<P, N, C, UseRng<R2>>> {
         let Options {
             judge,
@@ -470,6 +573,20 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
 
     /// Draws the jitter from a [`SeededRng`] seeded with `seed`. Give each
     /// device (and each concurrent call) its own seed.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::testing::MockClock;
+    /// use tenace::{BlockingRetryable, ExponentialBackoff};
+    /// let strategy = ExponentialBackoff::new(Duration::from_secs(1), 2, Duration::from_secs(30))?.full_jitter();
+    /// let sleeps = |seed| {
+    ///     let clock = MockClock::new();
+    ///     let _ = (|| Err::<(), _>(())).retry(strategy).clock(&clock).seed(seed).call();
+    ///     clock.sleeps()
+    /// };
+    /// assert_eq!(sleeps(1), sleeps(1)); // the same seed, the same schedule
+    /// # Ok::<(), tenace::ConfigError>(())
+    /// ```
     pub fn seed(self, seed: u64) -> Retry<F, S, Options<P, N, C, UseRng<SeededRng>>> {
         self.rng(SeededRng::new(seed))
     }
@@ -483,6 +600,22 @@ where
     /// dropped, and counts as a [`Timeout`](crate::FailureKind::Timeout)
     /// failure (retried whatever [`when`](Self::when) says: there is no
     /// error to judge).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use core::time::Duration;
+    /// use tenace::{FixedDelay, Retryable};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let hang = || core::future::pending::<Result<(), ()>>();
+    /// let err = embassy_futures::block_on(
+    ///     hang.retry(FixedDelay::new(Duration::from_secs(1)))
+    ///         .max_retries(1)
+    ///         .attempt_timeout(Duration::from_secs(5))
+    ///         .clock(&clock).seed(1).call(),
+    /// ).unwrap_err();
+    /// assert_eq!((err.attempts(), err.last_error()), (2, None)); // timed out: no error to show
+    /// # }
+    /// ```
     pub const fn attempt_timeout(mut self, d: Duration) -> Self {
         self.limits.attempt_timeout = Some(d);
         self
@@ -493,7 +626,21 @@ where
 // or seed is reported with the traits' own messages.
 impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
     /// Runs the call: the value of the first attempt that succeeds, or why
-    /// the engine gave up.
+    /// the engine gave up. The future is `Send` when the closure, its
+    /// future, the clock and the random source are.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use core::time::Duration;
+    /// use tenace::{FixedDelay, Retryable};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// async fn ping() -> Result<&'static str, ()> { Ok("pong") }
+    /// let reply = embassy_futures::block_on(
+    ///     ping.retry(FixedDelay::new(Duration::from_secs(1))).clock(&clock).seed(1).call(),
+    /// );
+    /// assert_eq!(reply.unwrap(), "pong");
+    /// # }
+    /// ```
     pub fn call<Fut, T, E>(self) -> impl Future<Output = Result<T, RetryError<E>>>
     where
         F: FnMut() -> Fut,
@@ -570,6 +717,15 @@ impl<F, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>> {
     /// succeeds, or why the engine gave up. Sleeps block the thread. A
     /// running attempt cannot be interrupted, so the deadline is checked
     /// between attempts.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::{BlockingRetryable, FixedDelay};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let mut n = 0;
+    /// let read = || { n += 1; if n < 2 { Err("busy") } else { Ok(n) } };
+    /// assert_eq!(read.retry(FixedDelay::new(Duration::from_secs(1))).clock(&clock).seed(1).call().unwrap(), 2);
+    /// ```
     pub fn call<T, E>(self) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Result<T, E>,

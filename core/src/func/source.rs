@@ -13,6 +13,14 @@ use crate::rng::SeededRng;
 /// is `Entropy`. Without `std` there is no default ([`NoRng`]): devices
 /// that share a seed would back off in lockstep, so each must bring its own
 /// (a hardware RNG, or a seed read from one).
+///
+/// ```
+/// use rand_core::Rng;
+/// use tenace::SeededRng;
+/// use tenace::func::{RngSource, UseRng};
+/// let mut rng = UseRng(SeededRng::new(3)).into_rng();
+/// assert_eq!(rng.next_u64(), SeededRng::new(3).next_u64());
+/// ```
 #[diagnostic::on_unimplemented(
     message = "no random source for the backoff's jitter: `{Self}` is not a `RngSource`",
     label = "call `.rng(..)` or `.seed(..)` before this",
@@ -55,6 +63,13 @@ impl<R: Rng> RngSource for UseRng<R> {
 pub struct NoRng;
 
 /// A fresh stream per call from [`SeededRng::from_entropy`] (feature `std`).
+///
+/// ```
+/// use rand_core::Rng;
+/// use tenace::func::{Entropy, RngSource};
+/// let (mut a, mut b) = (Entropy.into_rng(), Entropy.into_rng());
+/// assert_ne!(a.next_u64(), b.next_u64());
+/// ```
 #[cfg(feature = "std")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Entropy;
