@@ -651,8 +651,7 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
         C: Clock,
         R: RngSource,
     {
-        let run = self.call_with_stats();
-        async move { run.await.map(Retried::into_inner) }
+        self.run(Retried::into_inner)
     }
 
     /// As [`call`](Self::call), with how the value was reached: attempts
@@ -683,6 +682,27 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
         C: Clock,
         R: RngSource,
     {
+        self.run(|done| done)
+    }
+
+    /// The call, its success mapped by `finish`: one async block over the
+    /// engine's future, whose captured values are used in place (an
+    /// `async` block that moved them into locals would hold them twice).
+    // A block, not an `async fn`, for the same reason.
+    #[allow(clippy::manual_async_fn)]
+    fn run<Fut, T, E, U>(
+        self,
+        finish: impl FnOnce(Retried<T>) -> U,
+    ) -> impl Future<Output = Result<U, RetryError<E>>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        S: RetryStrategy + Clone,
+        P: Classify<E>,
+        N: Notify<E>,
+        C: Clock,
+        R: RngSource,
+    {
         let Self {
             op: Async(op),
             strategy,
@@ -695,13 +715,13 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
                     rng,
                 },
         } = self;
+        let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
+        let pipeline = Pipeline::new().middleware(Adapter::new(op, judge, notify));
+        let mut rng = rng.into_rng();
         async move {
-            let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
-            let pipeline = Pipeline::new().middleware(Adapter::new(op, judge, notify));
             let adapter = &pipeline.middleware;
-            let mut rng = rng.into_rng();
             match crate::retry_with(adapter, &clock, &policy, &pipeline, &mut rng, Token).await {
-                Ok(done) => Ok(done),
+                Ok(done) => Ok(finish(done)),
                 Err(e) => Err(RetryError::new(
                     e.reason(),
                     e.attempts(),
