@@ -166,7 +166,7 @@ where
 /// How the async driver makes one attempt's future: the transport's alone
 /// ([`Bare`]) or wrapped in interceptors ([`Intercepted`]). Chosen by the
 /// entry point, so a call without interceptors carries no interceptor state.
-trait Attempt<T: Transport> {
+pub(crate) trait Attempt<T: Transport> {
     fn run<'s>(
         &'s self,
         transport: &'s T,
@@ -176,7 +176,7 @@ trait Attempt<T: Transport> {
 }
 
 /// [`retry`]'s attempt: the transport's future itself.
-struct Bare;
+pub(crate) struct Bare;
 
 impl<T: Transport> Attempt<T> for Bare {
     #[inline(always)]
@@ -220,13 +220,14 @@ where
     }
 }
 
-/// The loop of [`retry`] and [`retry_with`]: I/O only, the machine decides.
+/// The loop of [`retry`] and [`retry_with`] (and of the closure API, which
+/// has middleware but no interceptors): I/O only, the machine decides.
 // Not an `async fn`: an `async fn` moves its arguments into locals and its
 // future keeps room for both copies; an `async move` block uses the
 // captured arguments in place. No local reference lives across an await
 // either: each would be stored in the future.
 #[allow(clippy::manual_async_fn)]
-fn drive<'a, T, C, S, P, M, A, R>(
+pub(crate) fn drive<'a, T, C, S, P, M, A, R>(
     transport: &'a T,
     clock: &'a C,
     policy: &'a Policy<S, P>,

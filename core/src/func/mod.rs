@@ -38,10 +38,11 @@
 //! ```
 //!
 //! It is the engine itself that runs: the closure becomes a private
-//! [`Transport`](crate::Transport) and the call goes through
-//! [`retry_with`](crate::retry_with) (or [`retry_blocking`](crate::retry_blocking)
-//! for [`BlockingRetryable`]), so `max_retries`, the deadline, the attempt
-//! timeout and a server's `Retry-After` mean what they mean everywhere.
+//! [`Transport`](crate::Transport) (and the call's middleware, for the
+//! notifier) and the call goes through the loop of [`retry`](crate::retry)
+//! (or [`retry_blocking`](crate::retry_blocking) for [`BlockingRetryable`]),
+//! so `max_retries`, the deadline, the attempt timeout and a server's
+//! `Retry-After` mean what they mean everywhere.
 //!
 //! # What is retried
 //!
@@ -99,7 +100,7 @@ pub use source::{
 };
 
 use self::adapter::{Adapter, Token, Verdict};
-use crate::driver::Pipeline;
+use crate::driver::{Bare, drive};
 use crate::error::{RetryError, TransportError};
 use crate::machine::Retried;
 use crate::policy::{Limits, Policy, RetryOn};
@@ -716,11 +717,14 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
                 },
         } = self;
         let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
-        let pipeline = Pipeline::new().middleware(Adapter::new(op, judge, notify));
+        let adapter = Adapter::new(op, judge, notify);
         let mut rng = rng.into_rng();
         async move {
-            let adapter = &pipeline.middleware;
-            match crate::retry_with(adapter, &clock, &policy, &pipeline, &mut rng, Token).await {
+            // The async driver's own loop, with the adapter as transport and
+            // as middleware and no interceptor (an interceptor wrapper, even
+            // an empty one, adds ~100 bytes to the future).
+            let driven = drive(&adapter, &clock, &policy, &adapter, Bare, &mut rng, Token);
+            match driven.await {
                 Ok(done) => Ok(finish(done)),
                 Err(e) => Err(RetryError::new(
                     e.reason(),
