@@ -118,3 +118,40 @@ fn driver_with_pipeline_future_size() {
     }
     drop(fut);
 }
+
+#[test]
+fn the_closure_api_allocates_nothing_and_its_future_is_small() {
+    use tenace::Retryable;
+    let clock = MockClock::new();
+    let calls = Cell::new(0u32);
+    let notes = Cell::new(0u32);
+    let op = || async {
+        calls.set(calls.get() + 1);
+        if calls.get() < 4 {
+            Err(calls.get())
+        } else {
+            Ok(42)
+        }
+    };
+    let strategy = ExponentialBackoff::new(Duration::from_millis(100), 2, Duration::from_secs(5))
+        .unwrap()
+        .full_jitter();
+    let call = op
+        .retry(strategy)
+        .when(|e| *e < 10)
+        .attempt_timeout(Duration::from_secs(1))
+        .deadline(Duration::from_secs(60))
+        .notify(|_, _| notes.set(notes.get() + 1))
+        .clock(&clock)
+        .seed(5)
+        .call();
+    let size = core::mem::size_of_val(&call);
+    println!("closure API call future over MockClock + ExponentialBackoff: {size} bytes");
+    if cfg!(target_pointer_width = "64") {
+        assert!(size <= 512, "closure API future grew to {size} bytes");
+    }
+    let (result, allocations) = counted(|| embassy_futures::block_on(call));
+    assert_eq!(result.unwrap(), 42);
+    assert_eq!((calls.get(), notes.get()), (4, 3));
+    assert_eq!(allocations, 0, "the closure API allocated");
+}
