@@ -260,6 +260,64 @@ fn a_policy_brings_strategy_limits_and_predicate() {
 }
 
 #[test]
+fn middleware_sees_the_call_and_a_breaker_refuses_the_next() {
+    use tenace::{BreakerConfig, CallOutcome, CallResult, CircuitBreaker, Middleware};
+
+    #[derive(Default)]
+    struct Log(core::cell::RefCell<Vec<CallResult>>, Cell<u32>);
+    impl Middleware for Log {
+        fn on_retry(&self, _event: &tenace::RetryEvent) {
+            self.1.set(self.1.get() + 1);
+        }
+        fn after_call(&self, outcome: &CallOutcome) {
+            self.0.borrow_mut().push(outcome.result);
+        }
+    }
+    let clock = MockClock::new();
+    let log = Log::default();
+    let breaker = CircuitBreaker::new(
+        BreakerConfig::new()
+            .with_window(2)
+            .with_min_calls(1)
+            .with_failure_percent(50)
+            .with_break_duration(s(60)),
+    )
+    .unwrap();
+    let down = || async { Err::<(), _>(MockError::new(FailureKind::Connect)) };
+    let err = block_on(
+        down.retry(FixedDelay::new(s(1)))
+            .max_retries(2)
+            .classified(tenace::NetworkErrors)
+            .middleware((&breaker, &log))
+            .clock(&clock)
+            .seed(1)
+            .call(),
+    )
+    .unwrap_err();
+    assert_eq!((err.reason(), err.attempts()), (StopReason::Exhausted, 3));
+    assert_eq!(log.1.get(), 2);
+    assert_eq!(
+        log.0.borrow().as_slice(),
+        [CallResult::Failed(
+            StopReason::Exhausted,
+            Some(FailureKind::Connect)
+        )]
+    );
+    // The breaker opened: the next call is refused before any attempt.
+    let err = block_on(
+        down.retry(FixedDelay::new(s(1)))
+            .classified(tenace::NetworkErrors)
+            .middleware(&breaker)
+            .clock(&clock)
+            .seed(1)
+            .call(),
+    )
+    .unwrap_err();
+    assert_eq!((err.reason(), err.attempts()), (StopReason::CircuitOpen, 0));
+    assert_eq!(err.last_error(), None);
+}
+
+#[test]
 fn the_blocking_twin_runs_the_same_schedule() {
     let clock = MockClock::new();
     let mut n = 0;

@@ -11,21 +11,23 @@ use core::future::Future;
 use core::time::Duration;
 
 use super::classify::{Classify, Notify};
-use crate::error::{FailureKind, TransportError};
+use crate::error::{FailureKind, StopReason, TransportError};
 use crate::machine::Failure;
-use crate::middleware::{Middleware, RetryEvent};
+use crate::middleware::{AttemptOutcome, CallOutcome, Middleware, RetryEvent};
 use crate::policy::RetryOn;
 use crate::replay::Replay;
+use crate::time::Instant;
 use crate::transport::{BlockingTransport, Transport};
 
-/// The closure, its judge and its notifier.
-pub(super) struct Adapter<F, E, P, N> {
+/// The closure, its judge, its notifier and the caller's middleware.
+pub(super) struct Adapter<F, E, P, N, M> {
     /// A lock only so that the `FnMut` can be called through `&self` with a
     /// `Sync` adapter (the driver's future holds `&Adapter`, and is `Send`
     /// only if the adapter is `Sync`). One future owns the adapter and
     /// never holds the lock across an await, so it is never contended.
     inner: spin::Mutex<Inner<F, E, N>>,
     judge: P,
+    middleware: M,
 }
 
 struct Inner<F, E, N> {
@@ -35,8 +37,8 @@ struct Inner<F, E, N> {
     notify: N,
 }
 
-impl<F, E, P, N> Adapter<F, E, P, N> {
-    pub(super) const fn new(op: F, judge: P, notify: N) -> Self {
+impl<F, E, P, N, M> Adapter<F, E, P, N, M> {
+    pub(super) const fn new(op: F, judge: P, notify: N, middleware: M) -> Self {
         Self {
             inner: spin::Mutex::new(Inner {
                 op,
@@ -44,6 +46,7 @@ impl<F, E, P, N> Adapter<F, E, P, N> {
                 notify,
             }),
             judge,
+            middleware,
         }
     }
 
@@ -87,7 +90,7 @@ impl RetryOn<Attempt> for Verdict {
     }
 }
 
-impl<F, Fut, T, E, P, N> Transport for Adapter<F, E, P, N>
+impl<F, Fut, T, E, P, N, M> Transport for Adapter<F, E, P, N, M>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -118,7 +121,7 @@ where
     }
 }
 
-impl<F, T, E, P, N> BlockingTransport for Adapter<F, E, P, N>
+impl<F, T, E, P, N, M> BlockingTransport for Adapter<F, E, P, N, M>
 where
     F: FnMut() -> Result<T, E>,
     P: Classify<E>,
@@ -144,7 +147,7 @@ where
     }
 }
 
-impl<F, E, P: Classify<E>, N> Adapter<F, E, P, N> {
+impl<F, E, P: Classify<E>, N, M> Adapter<F, E, P, N, M> {
     /// Judges `error` and keeps it for the notifier and the final error.
     fn failed(&self, error: E) -> Attempt {
         let failure = self.judge.classify(&error);
@@ -153,15 +156,29 @@ impl<F, E, P: Classify<E>, N> Adapter<F, E, P, N> {
     }
 }
 
-/// The adapter is the call's middleware too: it calls the notifier with the
-/// kept error. (One value that is both, rather than a middleware holding a
-/// reference to the transport, so that no borrowed lifetime appears in the
-/// driver's type parameters: the compiler can then prove the call's future
-/// `Send`.)
-impl<F, E, P, N: Notify<E>> Middleware for Adapter<F, E, P, N> {
+/// The adapter is the call's middleware too: the caller's middleware, and
+/// the notifier, which it calls with the kept error.
+impl<F, E, P, N: Notify<E>, M: Middleware> Middleware for Adapter<F, E, P, N, M> {
+    fn before_call(&self, now: Instant) -> Result<(), StopReason> {
+        self.middleware.before_call(now)
+    }
+
+    fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
+        self.middleware.after_attempt(outcome, now);
+    }
+
+    fn allow_retry(&self, event: &RetryEvent) -> bool {
+        self.middleware.allow_retry(event)
+    }
+
     fn on_retry(&self, event: &RetryEvent) {
+        self.middleware.on_retry(event);
         let mut inner = self.inner.lock();
         let Inner { last, notify, .. } = &mut *inner;
         notify.notify(last.as_ref(), event.delay);
+    }
+
+    fn after_call(&self, outcome: &CallOutcome) {
+        self.middleware.after_call(outcome);
     }
 }

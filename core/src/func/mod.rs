@@ -103,6 +103,7 @@ use self::adapter::{Adapter, Token, Verdict};
 use crate::driver::{Bare, drive};
 use crate::error::{RetryError, TransportError};
 use crate::machine::Retried;
+use crate::middleware::Middleware;
 use crate::policy::{Limits, Policy, RetryOn};
 use crate::rng::SeededRng;
 use crate::strategy::RetryStrategy;
@@ -219,20 +220,22 @@ where
 }
 
 /// The parts of a [`Retry`] that change its type: the judge `P`
-/// ([`Classify`]), the notifier `N` ([`Notify`]), the clock `C` and the
-/// random source `R` ([`RngSource`]).
-pub struct Options<P, N, C, R> {
+/// ([`Classify`]), the notifier `N` ([`Notify`]), the clock `C`, the random
+/// source `R` ([`RngSource`]) and the middleware `M` ([`Middleware`]).
+pub struct Options<P, N, C, R, M = ()> {
     judge: P,
     notify: N,
     clock: C,
     rng: R,
+    middleware: M,
 }
 
-impl<P, N, C: fmt::Debug, R: fmt::Debug> fmt::Debug for Options<P, N, C, R> {
+impl<P, N, C: fmt::Debug, R: fmt::Debug, M: fmt::Debug> fmt::Debug for Options<P, N, C, R, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("clock", &self.clock)
             .field("rng", &self.rng)
+            .field("middleware", &self.middleware)
             .finish_non_exhaustive()
     }
 }
@@ -284,12 +287,31 @@ impl<F, S, C> Retry<F, S, Options<Always, Quiet, C, DefaultRng>> {
                 notify: Quiet,
                 clock,
                 rng: DefaultRng::default(),
+                middleware: (),
             },
         }
     }
 }
 
-impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
+impl<F, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
+    /// The same call with its options replaced by `f(options)`.
+    fn map_options<P2, N2, C2, R2, M2>(
+        self,
+        f: impl FnOnce(Options<P, N, C, R, M>) -> Options<P2, N2, C2, R2, M2>,
+    ) -> Retry<F, S, Options<P2, N2, C2, R2, M2>> {
+        Retry {
+            op: self.op,
+            strategy: self.strategy,
+            limits: self.limits,
+            opts: f(self.opts),
+        }
+    }
+}
+
+// The return types spell out the builder's next state; callers never write
+// them (every call site infers them).
+#[allow(clippy::type_complexity)]
+impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     /// Retries after the first attempt: 3 (the default) means up to four
     /// attempts.
     ///
@@ -349,7 +371,7 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// assert_eq!((err.reason(), err.attempts(), err.into_last_error()), (StopReason::NotRetryable, 1, Some(404)));
     /// # }
     /// ```
-    pub fn when<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R>>
+    pub fn when<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R, M>>
     where
         Q: Fn(&F::Err) -> bool,
     {
@@ -384,24 +406,17 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// assert_eq!(done.unwrap(), 2);
     /// assert_eq!(clock.total_slept(), Duration::from_secs(9)); // the server's wait is a floor
     /// ```
-    pub fn classify<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R>>
+    pub fn classify<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R, M>>
     where
         Q: Classify<F::Err>,
     {
-        let Options {
-            notify, clock, rng, ..
-        } = self.opts;
-        Retry {
-            op: self.op,
-            strategy: self.strategy,
-            limits: self.limits,
-            opts: Options {
-                judge,
-                notify,
-                clock,
-                rng,
-            },
-        }
+        self.map_options(|o| Options {
+            judge,
+            notify: o.notify,
+            clock: o.clock,
+            rng: o.rng,
+            middleware: o.middleware,
+        })
     }
 
     /// For an error that implements [`TransportError`]: retries what
@@ -421,7 +436,7 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     ///     .clock(&clock).seed(1).call().unwrap_err();
     /// assert_eq!(err.reason(), StopReason::NotRetryable);
     /// ```
-    pub fn classified<Q>(self, predicate: Q) -> Retry<F, S, Options<Classified<Q>, N, C, R>>
+    pub fn classified<Q>(self, predicate: Q) -> Retry<F, S, Options<Classified<Q>, N, C, R, M>>
     where
         F::Err: TransportError,
         Q: RetryOn<F::Err>,
@@ -451,10 +466,14 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     pub fn policy<S2, Q>(
         self,
         policy: Policy<S2, Q>,
-    ) -> Retry<F, S2, Options<Classified<Q>, N, C, R>> {
+    ) -> Retry<F, S2, Options<Classified<Q>, N, C, R, M>> {
         let (strategy, predicate, limits) = policy.into_parts();
         let Options {
-            notify, clock, rng, ..
+            notify,
+            clock,
+            rng,
+            middleware,
+            ..
         } = self.opts;
         Retry {
             op: self.op,
@@ -465,6 +484,7 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
                 notify,
                 clock,
                 rng,
+                middleware,
             },
         }
     }
@@ -488,24 +508,17 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// assert_eq!(seen, [(Some("reset"), Duration::from_secs(2)); 2]);
     /// # }
     /// ```
-    pub fn notify<M>(self, notify: M) -> Retry<F, S, Options<P, M, C, R>>
+    pub fn notify<K>(self, notify: K) -> Retry<F, S, Options<P, K, C, R, M>>
     where
-        M: FnMut(Option<&F::Err>, Duration),
+        K: FnMut(Option<&F::Err>, Duration),
     {
-        let Options {
-            judge, clock, rng, ..
-        } = self.opts;
-        Retry {
-            op: self.op,
-            strategy: self.strategy,
-            limits: self.limits,
-            opts: Options {
-                judge,
-                notify,
-                clock,
-                rng,
-            },
-        }
+        self.map_options(|o| Options {
+            judge: o.judge,
+            notify,
+            clock: o.clock,
+            rng: o.rng,
+            middleware: o.middleware,
+        })
     }
 
     /// The clock to measure and sleep on ([`Clock`] for an async closure,
@@ -520,21 +533,14 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     ///     .clock(&clock).seed(1).call();
     /// assert_eq!(clock.total_slept(), Duration::from_secs(180));
     /// ```
-    pub fn clock<C2>(self, clock: C2) -> Retry<F, S, Options<P, N, C2, R>> {
-        let Options {
-            judge, notify, rng, ..
-        } = self.opts;
-        Retry {
-            op: self.op,
-            strategy: self.strategy,
-            limits: self.limits,
-            opts: Options {
-                judge,
-                notify,
-                clock,
-                rng,
-            },
-        }
+    pub fn clock<C2>(self, clock: C2) -> Retry<F, S, Options<P, N, C2, R, M>> {
+        self.map_options(|o| Options {
+            judge: o.judge,
+            notify: o.notify,
+            clock,
+            rng: o.rng,
+            middleware: o.middleware,
+        })
     }
 
     /// Draws the jitter from `rng` (a hardware RNG, `&mut` one, or any
@@ -552,24 +558,14 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     ///     .call();
     /// # Ok::<(), tenace::ConfigError>(())
     /// ```
-    pub fn rng<R2: Rng>(self, rng: R2) -> Retry<F, S, Options<P, N, C, UseRng<R2>>> {
-        let Options {
-            judge,
-            notify,
-            clock,
-            ..
-        } = self.opts;
-        Retry {
-            op: self.op,
-            strategy: self.strategy,
-            limits: self.limits,
-            opts: Options {
-                judge,
-                notify,
-                clock,
-                rng: UseRng(rng),
-            },
-        }
+    pub fn rng<R2: Rng>(self, rng: R2) -> Retry<F, S, Options<P, N, C, UseRng<R2>, M>> {
+        self.map_options(|o| Options {
+            judge: o.judge,
+            notify: o.notify,
+            clock: o.clock,
+            rng: UseRng(rng),
+            middleware: o.middleware,
+        })
     }
 
     /// Draws the jitter from a [`SeededRng`] seeded with `seed`. Give each
@@ -588,12 +584,48 @@ impl<F: Operation, S, P, N, C, R> Retry<F, S, Options<P, N, C, R>> {
     /// assert_eq!(sleeps(1), sleeps(1)); // the same seed, the same schedule
     /// # Ok::<(), tenace::ConfigError>(())
     /// ```
-    pub fn seed(self, seed: u64) -> Retry<F, S, Options<P, N, C, UseRng<SeededRng>>> {
+    pub fn seed(self, seed: u64) -> Retry<F, S, Options<P, N, C, UseRng<SeededRng>, M>> {
         self.rng(SeededRng::new(seed))
+    }
+
+    /// Runs `middleware` around the call, as the transports' drivers do: a
+    /// [`RetryBudget`](crate::RetryBudget) shared by many calls (so a fleet
+    /// in an outage does not multiply its load), a
+    /// [`CircuitBreaker`](crate::CircuitBreaker), [`Metrics`](crate::Metrics),
+    /// or a tuple of them. Pass a reference to share one.
+    ///
+    /// A closure's errors are [`FailureKind::Other`](crate::FailureKind::Other)
+    /// to the engine unless judged by [`classified`](Self::classified) or
+    /// [`classify`](Self::classify), and a budget or a breaker counts only
+    /// transient kinds: give them errors with a kind.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use tenace::testing::MockError;
+    /// use tenace::{BlockingRetryable, FailureKind, FixedDelay, NetworkErrors, RetryBudget, StopReason};
+    /// # let clock = tenace::testing::MockClock::new();
+    /// let budget = RetryBudget::new(4, 1, 1)?; // 4 tokens; a retry needs more than half
+    /// let err = (|| Err::<(), _>(MockError::new(FailureKind::Io)))
+    ///     .retry(FixedDelay::new(Duration::from_secs(1)))
+    ///     .max_retries(10)
+    ///     .classified(NetworkErrors)
+    ///     .middleware(&budget)
+    ///     .clock(&clock).seed(1).call().unwrap_err();
+    /// assert_eq!((err.reason(), err.attempts()), (StopReason::Budget, 2));
+    /// # Ok::<(), tenace::ConfigError>(())
+    /// ```
+    pub fn middleware<M2>(self, middleware: M2) -> Retry<F, S, Options<P, N, C, R, M2>> {
+        self.map_options(|o| Options {
+            judge: o.judge,
+            notify: o.notify,
+            clock: o.clock,
+            rng: o.rng,
+            middleware,
+        })
     }
 }
 
-impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>>
+impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, C, R, M>>
 where
     Async<F>: Operation,
 {
@@ -625,7 +657,7 @@ where
 
 // The bounds sit on the methods, not on the block, so that a missing clock
 // or seed is reported with the traits' own messages.
-impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
+impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, C, R, M>> {
     /// Runs the call: the value of the first attempt that succeeds, or why
     /// the engine gave up. The future is `Send` when the closure, its
     /// future, the clock and the random source are.
@@ -651,6 +683,7 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
         N: Notify<E>,
         C: Clock,
         R: RngSource,
+        M: Middleware,
     {
         self.run(Retried::into_inner)
     }
@@ -682,6 +715,7 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
         N: Notify<E>,
         C: Clock,
         R: RngSource,
+        M: Middleware,
     {
         self.run(|done| done)
     }
@@ -703,6 +737,7 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
         N: Notify<E>,
         C: Clock,
         R: RngSource,
+        M: Middleware,
     {
         let Self {
             op: Async(op),
@@ -714,10 +749,11 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
                     notify,
                     clock,
                     rng,
+                    middleware,
                 },
         } = self;
         let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
-        let adapter = Adapter::new(op, judge, notify);
+        let adapter = Adapter::new(op, judge, notify, middleware);
         let mut rng = rng.into_rng();
         async move {
             // The async driver's own loop, with the adapter as transport and
@@ -736,7 +772,7 @@ impl<F, S, P, N, C, R> Retry<Async<F>, S, Options<P, N, C, R>> {
     }
 }
 
-impl<F, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>> {
+impl<F, S, P, N, C, R, M> Retry<Blocking<F>, S, Options<P, N, C, R, M>> {
     /// Runs the call on this thread: the value of the first attempt that
     /// succeeds, or why the engine gave up. Sleeps block the thread. A
     /// running attempt cannot be interrupted, so the deadline is checked
@@ -758,6 +794,7 @@ impl<F, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>> {
         N: Notify<E>,
         C: BlockingClock,
         R: RngSource,
+        M: Middleware,
     {
         self.call_with_stats().map(Retried::into_inner)
     }
@@ -779,6 +816,7 @@ impl<F, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>> {
         N: Notify<E>,
         C: BlockingClock,
         R: RngSource,
+        M: Middleware,
     {
         let Self {
             op: Blocking(op),
@@ -790,9 +828,10 @@ impl<F, S, P, N, C, R> Retry<Blocking<F>, S, Options<P, N, C, R>> {
                     notify,
                     clock,
                     rng,
+                    middleware,
                 },
         } = self;
-        let adapter = Adapter::new(op, judge, notify);
+        let adapter = Adapter::new(op, judge, notify, middleware);
         let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
         let mut rng = rng.into_rng();
         match crate::retry_blocking(&adapter, &clock, &policy, &adapter, &mut rng, Token) {
