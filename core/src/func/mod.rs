@@ -168,9 +168,9 @@ impl<F: FnMut() -> Result<T, E>, T, E> BlockingRetryable<T, E> for F {
 }
 
 /// The options of [`Retryable::retry`] before any is set.
-pub type DefaultOptions = Options<Always, Quiet, DefaultClock, DefaultRng>;
+pub type DefaultOptions = Options<Always, Quiet, Env<DefaultClock, DefaultRng>>;
 /// The options of [`BlockingRetryable::retry`] before any is set.
-pub type DefaultBlockingOptions = Options<Always, Quiet, DefaultBlockingClock, DefaultRng>;
+pub type DefaultBlockingOptions = Options<Always, Quiet, Env<DefaultBlockingClock, DefaultRng>>;
 
 /// An async closure, as [`Retryable::retry`] wraps it.
 pub struct Async<F>(F);
@@ -220,24 +220,29 @@ where
 }
 
 /// The parts of a [`Retry`] that change its type: the judge `P`
-/// ([`Classify`]), the notifier `N` ([`Notify`]), the clock `C`, the random
-/// source `R` ([`RngSource`]) and the middleware `M` ([`Middleware`]).
-pub struct Options<P, N, C, R, M = ()> {
+/// ([`Classify`]), the notifier `N` ([`Notify`]) and where the call runs,
+/// `X` ([`Env`]).
+pub struct Options<P, N, X> {
     judge: P,
     notify: N,
+    env: X,
+}
+
+impl<P, N, X: fmt::Debug> fmt::Debug for Options<P, N, X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("env", &self.env)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a [`Retry`] runs: the clock `C`, the random source `R`
+/// ([`RngSource`]) and the middleware `M` ([`Middleware`]; `()` for none).
+#[derive(Debug)]
+pub struct Env<C, R, M = ()> {
     clock: C,
     rng: R,
     middleware: M,
-}
-
-impl<P, N, C: fmt::Debug, R: fmt::Debug, M: fmt::Debug> fmt::Debug for Options<P, N, C, R, M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
-            .field("clock", &self.clock)
-            .field("rng", &self.rng)
-            .field("middleware", &self.middleware)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A retried closure, being configured: made by [`Retryable::retry`] or
@@ -251,12 +256,12 @@ impl<P, N, C: fmt::Debug, R: fmt::Debug, M: fmt::Debug> fmt::Debug for Options<P
 /// ```
 /// use core::time::Duration;
 /// use tenace::{FixedDelay, Retry, Retryable};
-/// use tenace::func::{Async, Options};
+/// use tenace::func::{Async, Env, Options};
 ///
 /// async fn ping() -> Result<(), ()> { Ok(()) }
 /// let a = ping.retry(FixedDelay::new(Duration::from_secs(1)));
 /// let b = a.max_retries(5).deadline(Duration::from_secs(30)); // same type
-/// let _: Retry<Async<_>, FixedDelay, Options<_, _, _, _>> = b;
+/// let _: Retry<Async<_>, FixedDelay, Options<_, _, Env<_, _>>> = b;
 /// ```
 #[must_use = "a retry does nothing until `.call()` (and, for an async closure, `.await`)"]
 pub struct Retry<F, S, O> {
@@ -276,7 +281,7 @@ impl<F, S: fmt::Debug, O: fmt::Debug> fmt::Debug for Retry<F, S, O> {
     }
 }
 
-impl<F, S, C> Retry<F, S, Options<Always, Quiet, C, DefaultRng>> {
+impl<F, S, C> Retry<F, S, Options<Always, Quiet, Env<C, DefaultRng>>> {
     fn new(op: F, strategy: S, clock: C) -> Self {
         Self {
             op,
@@ -285,20 +290,25 @@ impl<F, S, C> Retry<F, S, Options<Always, Quiet, C, DefaultRng>> {
             opts: Options {
                 judge: Always,
                 notify: Quiet,
-                clock,
-                rng: DefaultRng::default(),
-                middleware: (),
+                env: Env {
+                    clock,
+                    rng: DefaultRng::default(),
+                    middleware: (),
+                },
             },
         }
     }
 }
 
-impl<F, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
+// The return types spell out the builder's next state; callers never write
+// them (every call site infers them).
+#[allow(clippy::type_complexity)]
+impl<F, S, P, N, C, R, M> Retry<F, S, Options<P, N, Env<C, R, M>>> {
     /// The same call with its options replaced by `f(options)`.
     fn map_options<P2, N2, C2, R2, M2>(
         self,
-        f: impl FnOnce(Options<P, N, C, R, M>) -> Options<P2, N2, C2, R2, M2>,
-    ) -> Retry<F, S, Options<P2, N2, C2, R2, M2>> {
+        f: impl FnOnce(Options<P, N, Env<C, R, M>>) -> Options<P2, N2, Env<C2, R2, M2>>,
+    ) -> Retry<F, S, Options<P2, N2, Env<C2, R2, M2>>> {
         Retry {
             op: self.op,
             strategy: self.strategy,
@@ -311,7 +321,7 @@ impl<F, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
 // The return types spell out the builder's next state; callers never write
 // them (every call site infers them).
 #[allow(clippy::type_complexity)]
-impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
+impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, Env<C, R, M>>> {
     /// Retries after the first attempt: 3 (the default) means up to four
     /// attempts.
     ///
@@ -371,7 +381,7 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     /// assert_eq!((err.reason(), err.attempts(), err.into_last_error()), (StopReason::NotRetryable, 1, Some(404)));
     /// # }
     /// ```
-    pub fn when<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R, M>>
+    pub fn when<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, Env<C, R, M>>>
     where
         Q: Fn(&F::Err) -> bool,
     {
@@ -406,16 +416,14 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     /// assert_eq!(done.unwrap(), 2);
     /// assert_eq!(clock.total_slept(), Duration::from_secs(9)); // the server's wait is a floor
     /// ```
-    pub fn classify<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, C, R, M>>
+    pub fn classify<Q>(self, judge: Q) -> Retry<F, S, Options<Q, N, Env<C, R, M>>>
     where
         Q: Classify<F::Err>,
     {
         self.map_options(|o| Options {
             judge,
             notify: o.notify,
-            clock: o.clock,
-            rng: o.rng,
-            middleware: o.middleware,
+            env: o.env,
         })
     }
 
@@ -436,7 +444,7 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     ///     .clock(&clock).seed(1).call().unwrap_err();
     /// assert_eq!(err.reason(), StopReason::NotRetryable);
     /// ```
-    pub fn classified<Q>(self, predicate: Q) -> Retry<F, S, Options<Classified<Q>, N, C, R, M>>
+    pub fn classified<Q>(self, predicate: Q) -> Retry<F, S, Options<Classified<Q>, N, Env<C, R, M>>>
     where
         F::Err: TransportError,
         Q: RetryOn<F::Err>,
@@ -466,15 +474,9 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     pub fn policy<S2, Q>(
         self,
         policy: Policy<S2, Q>,
-    ) -> Retry<F, S2, Options<Classified<Q>, N, C, R, M>> {
+    ) -> Retry<F, S2, Options<Classified<Q>, N, Env<C, R, M>>> {
         let (strategy, predicate, limits) = policy.into_parts();
-        let Options {
-            notify,
-            clock,
-            rng,
-            middleware,
-            ..
-        } = self.opts;
+        let Options { notify, env, .. } = self.opts;
         Retry {
             op: self.op,
             strategy,
@@ -482,9 +484,7 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
             opts: Options {
                 judge: Classified(predicate),
                 notify,
-                clock,
-                rng,
-                middleware,
+                env,
             },
         }
     }
@@ -508,16 +508,14 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     /// assert_eq!(seen, [(Some("reset"), Duration::from_secs(2)); 2]);
     /// # }
     /// ```
-    pub fn notify<K>(self, notify: K) -> Retry<F, S, Options<P, K, C, R, M>>
+    pub fn notify<K>(self, notify: K) -> Retry<F, S, Options<P, K, Env<C, R, M>>>
     where
         K: FnMut(Option<&F::Err>, Duration),
     {
         self.map_options(|o| Options {
             judge: o.judge,
             notify,
-            clock: o.clock,
-            rng: o.rng,
-            middleware: o.middleware,
+            env: o.env,
         })
     }
 
@@ -533,13 +531,15 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     ///     .clock(&clock).seed(1).call();
     /// assert_eq!(clock.total_slept(), Duration::from_secs(180));
     /// ```
-    pub fn clock<C2>(self, clock: C2) -> Retry<F, S, Options<P, N, C2, R, M>> {
+    pub fn clock<C2>(self, clock: C2) -> Retry<F, S, Options<P, N, Env<C2, R, M>>> {
         self.map_options(|o| Options {
             judge: o.judge,
             notify: o.notify,
-            clock,
-            rng: o.rng,
-            middleware: o.middleware,
+            env: Env {
+                clock,
+                rng: o.env.rng,
+                middleware: o.env.middleware,
+            },
         })
     }
 
@@ -558,13 +558,15 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     ///     .call();
     /// # Ok::<(), tenace::ConfigError>(())
     /// ```
-    pub fn rng<R2: Rng>(self, rng: R2) -> Retry<F, S, Options<P, N, C, UseRng<R2>, M>> {
+    pub fn rng<R2: Rng>(self, rng: R2) -> Retry<F, S, Options<P, N, Env<C, UseRng<R2>, M>>> {
         self.map_options(|o| Options {
             judge: o.judge,
             notify: o.notify,
-            clock: o.clock,
-            rng: UseRng(rng),
-            middleware: o.middleware,
+            env: Env {
+                clock: o.env.clock,
+                rng: UseRng(rng),
+                middleware: o.env.middleware,
+            },
         })
     }
 
@@ -584,7 +586,7 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     /// assert_eq!(sleeps(1), sleeps(1)); // the same seed, the same schedule
     /// # Ok::<(), tenace::ConfigError>(())
     /// ```
-    pub fn seed(self, seed: u64) -> Retry<F, S, Options<P, N, C, UseRng<SeededRng>, M>> {
+    pub fn seed(self, seed: u64) -> Retry<F, S, Options<P, N, Env<C, UseRng<SeededRng>, M>>> {
         self.rng(SeededRng::new(seed))
     }
 
@@ -614,18 +616,20 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, C, R, M>> {
     /// assert_eq!((err.reason(), err.attempts()), (StopReason::Budget, 2));
     /// # Ok::<(), tenace::ConfigError>(())
     /// ```
-    pub fn middleware<M2>(self, middleware: M2) -> Retry<F, S, Options<P, N, C, R, M2>> {
+    pub fn middleware<M2>(self, middleware: M2) -> Retry<F, S, Options<P, N, Env<C, R, M2>>> {
         self.map_options(|o| Options {
             judge: o.judge,
             notify: o.notify,
-            clock: o.clock,
-            rng: o.rng,
-            middleware,
+            env: Env {
+                clock: o.env.clock,
+                rng: o.env.rng,
+                middleware,
+            },
         })
     }
 }
 
-impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, C, R, M>>
+impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, Env<C, R, M>>>
 where
     Async<F>: Operation,
 {
@@ -657,7 +661,7 @@ where
 
 // The bounds sit on the methods, not on the block, so that a missing clock
 // or seed is reported with the traits' own messages.
-impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, C, R, M>> {
+impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, Env<C, R, M>>> {
     /// Runs the call: the value of the first attempt that succeeds, or why
     /// the engine gave up. The future is `Send` when the closure, its
     /// future, the clock and the random source are.
@@ -747,9 +751,12 @@ impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, C, R, M>> {
                 Options {
                     judge,
                     notify,
-                    clock,
-                    rng,
-                    middleware,
+                    env:
+                        Env {
+                            clock,
+                            rng,
+                            middleware,
+                        },
                 },
         } = self;
         let policy = Policy::new(strategy).with_limits(limits).retry_on(Verdict);
@@ -772,7 +779,7 @@ impl<F, S, P, N, C, R, M> Retry<Async<F>, S, Options<P, N, C, R, M>> {
     }
 }
 
-impl<F, S, P, N, C, R, M> Retry<Blocking<F>, S, Options<P, N, C, R, M>> {
+impl<F, S, P, N, C, R, M> Retry<Blocking<F>, S, Options<P, N, Env<C, R, M>>> {
     /// Runs the call on this thread: the value of the first attempt that
     /// succeeds, or why the engine gave up. Sleeps block the thread. A
     /// running attempt cannot be interrupted, so the deadline is checked
@@ -826,9 +833,12 @@ impl<F, S, P, N, C, R, M> Retry<Blocking<F>, S, Options<P, N, C, R, M>> {
                 Options {
                     judge,
                     notify,
-                    clock,
-                    rng,
-                    middleware,
+                    env:
+                        Env {
+                            clock,
+                            rng,
+                            middleware,
+                        },
                 },
         } = self;
         let adapter = Adapter::new(op, judge, notify, middleware);
