@@ -25,7 +25,7 @@ use rand_core::Rng;
 
 use crate::error::{RetryError, TransportError};
 use crate::interceptor::{AttemptContext, RequestInterceptor, ResponseInterceptor};
-use crate::machine::{Decision, Retried, RetryMachine};
+use crate::machine::{Call, Decision, Retried, RetryMachine};
 use crate::middleware::Middleware;
 use crate::policy::{Policy, RetryOn};
 use crate::strategy::RetryStrategy;
@@ -248,13 +248,13 @@ where
 {
     async move {
         let replay = transport.replay(&request);
-        let mut call = match RetryMachine::start(policy, replay, middleware, clock.now()) {
+        let mut call = match Call::start(policy, replay, middleware, clock.now()) {
             Ok(call) => call,
             Err(reason) => return Err(RetryError::new(reason, 0, None)),
         };
         loop {
             let now = clock.now();
-            let timeout = match call.begin_attempt(now) {
+            let timeout = match call.begin_attempt(policy, now) {
                 Ok(t) => t,
                 Err(reason) => return Err(RetryError::new(reason, call.attempts(), None)),
             };
@@ -276,7 +276,7 @@ where
                 let now = clock.now();
                 match result {
                     Ok(response) => return Ok(call.on_success(now).map(|()| response)),
-                    Err(error) => match call.on_error(&error, now, rng) {
+                    Err(error) => match call.on_error(policy, &error, now, rng) {
                         Decision::Retry { delay } => delay,
                         Decision::Stop(reason) => {
                             return Err(RetryError::new(reason, call.attempts(), Some(error)));

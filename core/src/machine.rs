@@ -132,7 +132,7 @@ impl CallId {
 
     /// The next id of this process.
     fn next() -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(1);
+        static NEXT: AtomicU32 = AtomicU32::new(0);
         Self(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 }
@@ -190,25 +190,22 @@ impl<T> Retried<T> {
 /// the call ended tells the middleware [`CallResult::Cancelled`].
 pub struct RetryMachine<'a, S, P, M: Middleware = ()> {
     policy: &'a Policy<S, P>,
-    /// This call's strategy, cloned from the policy's at the first failure:
-    /// a call that succeeds at once never copies it.
-    strategy: Option<S>,
-    state: CallState,
-    middleware: M,
+    call: Call<S, M>,
 }
 
 impl<S: fmt::Debug, P, M: Middleware + fmt::Debug> fmt::Debug for RetryMachine<'_, S, P, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = &self.call.state;
         f.debug_struct("RetryMachine")
             .field("strategy", self.policy.strategy())
             .field("limits", self.policy.limits())
-            .field("call", &self.state.call)
-            .field("started", &self.state.started)
-            .field("deadline", &self.state.deadline())
-            .field("attempts", &self.state.attempts)
-            .field("slept", &nanos_to_duration(self.state.slept))
-            .field("replay", &self.state.replay)
-            .field("middleware", &self.middleware)
+            .field("call", &state.call)
+            .field("started", &state.started)
+            .field("deadline", &self.deadline())
+            .field("attempts", &state.attempts)
+            .field("slept", &nanos_to_duration(state.slept))
+            .field("replay", &state.replay)
+            .field("middleware", &self.call.middleware)
             .finish()
     }
 }
@@ -230,15 +227,9 @@ where
         middleware: M,
         now: Instant,
     ) -> Result<Self, StopReason> {
-        if let Err(reason) = middleware.before_call(now) {
-            debug!("tenace: call refused ({})", reason.as_str());
-            return Err(reason);
-        }
         Ok(Self {
             policy,
-            strategy: None,
-            state: CallState::new(policy.limits().deadline, replay, now),
-            middleware,
+            call: Call::start(policy, replay, middleware, now)?,
         })
     }
 
@@ -248,23 +239,13 @@ where
     /// passed (the call is then over).
     #[must_use = "the attempt timeout must be applied, and a Deadline stop honoured"]
     pub fn begin_attempt(&mut self, now: Instant) -> Result<Option<Duration>, StopReason> {
-        match self.state.begin_attempt(self.policy.limits(), now) {
-            Ok(timeout) => Ok(timeout),
-            Err(reason) => Err(self.stop(reason, now)),
-        }
+        self.call.begin_attempt(self.policy, now)
     }
 
     /// Call after an attempt succeeded, with the time. The call is over;
     /// returns its record (attempts, time slept, call id) around `()`.
     pub fn on_success(&mut self, now: Instant) -> Retried<()> {
-        self.middleware.after_attempt(AttemptOutcome::Success, now);
-        self.finish(CallResult::Success, now);
-        Retried {
-            value: (),
-            attempts: self.state.attempts,
-            slept: nanos_to_duration(self.state.slept),
-            call: self.state.call,
-        }
+        self.call.on_success(now)
     }
 
     /// Call after an attempt failed with `error`, with the time of the
@@ -276,8 +257,7 @@ where
         P: RetryOn<E>,
         R: Rng + ?Sized,
     {
-        let failure = Failure::classify(error, self.policy.predicate());
-        self.on_failure(failure, now, rng)
+        self.call.on_error(self.policy, error, now, rng)
     }
 
     /// Call after an attempt failed, with the time of the failure. Decides
@@ -300,11 +280,150 @@ where
         now: Instant,
         rng: &mut R,
     ) -> Decision {
+        self.call.on_failure(self.policy, failure, now, rng)
+    }
+
+    /// Ends the call for a reason found outside the machine (the caller gave
+    /// up); the middleware is told. Returns `reason`.
+    pub fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {
+        self.call.stop(reason, now)
+    }
+}
+
+impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
+    /// Attempts begun so far (the original call included).
+    pub const fn attempts(&self) -> u32 {
+        self.call.state.attempts
+    }
+
+    /// Time spent (or about to be spent) in backoff sleeps so far.
+    pub const fn slept(&self) -> Duration {
+        nanos_to_duration(self.call.state.slept)
+    }
+
+    /// This call's id.
+    pub const fn call(&self) -> CallId {
+        self.call.state.call
+    }
+
+    /// When the call started.
+    pub const fn started(&self) -> Instant {
+        self.call.state.started
+    }
+
+    /// When the call's deadline falls, if it has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.call.state.deadline(self.policy.limits())
+    }
+
+    /// Whether the request may be replayed after a failure that may have
+    /// reached the server.
+    pub const fn replay(&self) -> Replay {
+        self.call.state.replay
+    }
+
+    /// `true` once the call has ended (a success or a stop).
+    pub const fn is_done(&self) -> bool {
+        self.call.state.done
+    }
+
+    /// The policy this call runs under.
+    pub const fn policy(&self) -> &Policy<S, P> {
+        self.policy
+    }
+
+    /// The middleware.
+    pub const fn middleware(&self) -> &M {
+        &self.call.middleware
+    }
+}
+
+/// [`RetryMachine`] without its policy: the async driver keeps the policy
+/// reference it was given and passes it to every step, so its future does
+/// not hold the reference twice.
+pub(crate) struct Call<S, M: Middleware> {
+    /// This call's strategy, cloned from the policy's at the first failure:
+    /// a call that succeeds at once never copies it.
+    strategy: Option<S>,
+    state: CallState,
+    middleware: M,
+}
+
+impl<S, M> Call<S, M>
+where
+    S: RetryStrategy + Clone,
+    M: Middleware,
+{
+    #[inline]
+    pub(crate) fn start<P>(
+        policy: &Policy<S, P>,
+        replay: Replay,
+        middleware: M,
+        now: Instant,
+    ) -> Result<Self, StopReason> {
+        if let Err(reason) = middleware.before_call(now) {
+            debug!("tenace: call refused ({})", reason.as_str());
+            return Err(reason);
+        }
+        Ok(Self {
+            strategy: None,
+            state: CallState::new(policy.limits().deadline, replay, now),
+            middleware,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn begin_attempt<P>(
+        &mut self,
+        policy: &Policy<S, P>,
+        now: Instant,
+    ) -> Result<Option<Duration>, StopReason> {
+        match self.state.begin_attempt(policy.limits(), now) {
+            Ok(timeout) => Ok(timeout),
+            Err(reason) => Err(self.stop(reason, now)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn on_success(&mut self, now: Instant) -> Retried<()> {
+        self.middleware.after_attempt(AttemptOutcome::Success, now);
+        self.finish(CallResult::Success, now);
+        Retried {
+            value: (),
+            attempts: self.state.attempts,
+            slept: nanos_to_duration(self.state.slept),
+            call: self.state.call,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn on_error<P, E, R>(
+        &mut self,
+        policy: &Policy<S, P>,
+        error: &E,
+        now: Instant,
+        rng: &mut R,
+    ) -> Decision
+    where
+        E: TransportError,
+        P: RetryOn<E>,
+        R: Rng + ?Sized,
+    {
+        let failure = Failure::classify(error, policy.predicate());
+        self.on_failure(policy, failure, now, rng)
+    }
+
+    pub(crate) fn on_failure<P, R: Rng + ?Sized>(
+        &mut self,
+        policy: &Policy<S, P>,
+        failure: Failure,
+        now: Instant,
+        rng: &mut R,
+    ) -> Decision {
         let kind = failure.kind;
         self.state.last_kind = Some(kind);
         self.middleware
             .after_attempt(AttemptOutcome::Failure(kind), now);
-        let policy = self.policy;
         let strategy = self
             .strategy
             .get_or_insert_with(|| policy.strategy().clone());
@@ -336,9 +455,7 @@ where
         Decision::Retry { delay }
     }
 
-    /// Ends the call for a reason found outside the machine (the caller gave
-    /// up); the middleware is told. Returns `reason`.
-    pub fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {
+    pub(crate) fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {
         debug!(
             "tenace: giving up after {} attempts ({})",
             self.state.attempts,
@@ -363,55 +480,19 @@ where
     }
 }
 
-impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
-    /// Attempts begun so far (the original call included).
-    pub const fn attempts(&self) -> u32 {
+impl<S, M: Middleware> Call<S, M> {
+    #[inline]
+    pub(crate) const fn attempts(&self) -> u32 {
         self.state.attempts
     }
 
-    /// Time spent (or about to be spent) in backoff sleeps so far.
-    pub const fn slept(&self) -> Duration {
-        nanos_to_duration(self.state.slept)
-    }
-
-    /// This call's id.
-    pub const fn call(&self) -> CallId {
-        self.state.call
-    }
-
-    /// When the call started.
-    pub const fn started(&self) -> Instant {
+    #[inline]
+    pub(crate) const fn started(&self) -> Instant {
         self.state.started
-    }
-
-    /// When the call's deadline falls, if it has one.
-    pub fn deadline(&self) -> Option<Instant> {
-        self.state.deadline()
-    }
-
-    /// Whether the request may be replayed after a failure that may have
-    /// reached the server.
-    pub const fn replay(&self) -> Replay {
-        self.state.replay
-    }
-
-    /// `true` once the call has ended (a success or a stop).
-    pub const fn is_done(&self) -> bool {
-        self.state.done
-    }
-
-    /// The policy this call runs under.
-    pub const fn policy(&self) -> &Policy<S, P> {
-        self.policy
-    }
-
-    /// The middleware.
-    pub const fn middleware(&self) -> &M {
-        &self.middleware
     }
 }
 
-impl<S, P, M: Middleware> Drop for RetryMachine<'_, S, P, M> {
+impl<S, M: Middleware> Drop for Call<S, M> {
     fn drop(&mut self) {
         if !self.state.done {
             self.state.done = true;
@@ -464,7 +545,7 @@ impl CallState {
     }
 
     #[inline]
-    fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self, _limits: &crate::policy::Limits) -> Option<Instant> {
         if self.deadline == Instant::MAX {
             None
         } else {
@@ -478,7 +559,7 @@ impl CallState {
         limits: &crate::policy::Limits,
         now: Instant,
     ) -> Result<Option<Duration>, StopReason> {
-        let timeout = match self.deadline() {
+        let timeout = match self.deadline(limits) {
             Some(deadline) => {
                 if now >= deadline {
                     return Err(StopReason::Deadline);
@@ -525,7 +606,7 @@ impl CallState {
             };
             delay = delay.max(hint.min(cap));
         }
-        if let Some(deadline) = self.deadline()
+        if let Some(deadline) = self.deadline(limits)
             && now.saturating_add(delay) >= deadline
         {
             return Err(StopReason::Deadline);
