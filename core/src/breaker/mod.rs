@@ -17,9 +17,9 @@
 //!   cancelled, or it ended without reaching the server) frees its slot, so
 //!   the next call probes instead: the breaker never wedges half-open.
 //!
-//! The breaker wraps the whole retry loop, as the reference places circuit
-//! breakers in middleware: a call that succeeds on its third attempt is one
-//! success, and a call refused by an open circuit costs the server nothing.
+//! The breaker is middleware, so it wraps the whole retry loop: a call that
+//! succeeds on its third attempt is one success, and a call refused by an
+//! open circuit costs the server nothing.
 //!
 //! # What counts
 //!
