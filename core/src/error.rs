@@ -43,7 +43,8 @@ impl FailureKind {
 
     /// `true` for transport-level failures: [`Connect`](Self::Connect),
     /// [`Timeout`](Self::Timeout) and [`Io`](Self::Io). These are what the
-    /// engine retries by default, as the reference does.
+    /// engine retries by default: the request or the way to the server
+    /// failed, not the server's judgement of it.
     pub const fn is_network(self) -> bool {
         matches!(self, Self::Connect | Self::Timeout | Self::Io)
     }
@@ -187,11 +188,11 @@ impl fmt::Display for StopReason {
 /// The error of a retried call: why the engine stopped, after how many
 /// attempts, and the last attempt's error as [`source()`](core::error::Error::source).
 ///
-/// This is the reference's `RetryError`, whose `__cause__` is the last
-/// underlying error. Unlike the reference, a refusal by the predicate is not
-/// disguised as exhaustion: [`reason()`](Self::reason) is
-/// [`StopReason::NotRetryable`] and [`into_last_error`](Self::into_last_error)
-/// hands back the original error.
+/// A refusal by the predicate is not disguised as exhaustion:
+/// [`reason()`](Self::reason) is [`StopReason::NotRetryable`] and
+/// [`into_last_error`](Self::into_last_error) hands back the original error,
+/// so the caller can tell "the server kept failing" from "this error is not
+/// worth a retry".
 pub struct RetryError<E> {
     reason: StopReason,
     attempts: u32,

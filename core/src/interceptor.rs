@@ -2,10 +2,9 @@
 //!
 //! Request interceptors run on every attempt, on a fresh copy of the
 //! original request, so a token provider fetches a fresh token on each retry
-//! (the reference's `AuthPlugin`) and nothing is appended twice. Response
-//! interceptors see each successful response and may turn it into an error
-//! (the reference's `raise_for_status()`), which the retry predicate then
-//! sees like any transport error.
+//! and nothing is appended twice. Response interceptors see each successful
+//! response and may turn it into an error (an error status, say), which the
+//! retry predicate then sees like any transport error.
 //!
 //! Several interceptors compose as a tuple, run left to right:
 //! `(add_trace_id, auth)`. `()` is the empty chain.

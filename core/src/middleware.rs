@@ -11,7 +11,7 @@
 //!   outcome (a retry budget's deposits and withdrawals);
 //! - [`allow_retry`](Middleware::allow_retry) may veto a retry (a budget);
 //! - [`on_retry`](Middleware::on_retry) sees each retry with its delay
-//!   (logs, metrics, the reference's hooks);
+//!   (logs, metrics, user callbacks);
 //! - [`after_call`](Middleware::after_call) sees how the call ended,
 //!   including a call whose future was dropped ([`CallResult::Cancelled`]).
 //!

@@ -76,7 +76,8 @@ mod tests {
 
     #[test]
     fn known_sequence() {
-        // Reference values of SplitMix64 seeded with 0.
+        // SplitMix64's first outputs from seed 0, as its author's splitmix64.c
+        // prints them.
         let mut r = SeededRng::new(0);
         assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);

@@ -7,7 +7,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::testing::{MockClock, ScriptedTransport, Step};
-use crate::{FixedDelay, Pipeline, Policy, SeededRng};
+use crate::{ConfigProblem, FixedDelay, Pipeline, Policy, SeededRng};
 
 const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

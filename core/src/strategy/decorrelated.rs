@@ -6,14 +6,13 @@ use super::{RetryStrategy, check_duration, nanos, secs_f64, uniform_inclusive};
 use crate::error::{ConfigError, ConfigProblem};
 
 /// Each delay is uniform between `base` and 3 × the previous delay, capped
-/// at `max_delay` (the reference's `DecorrelatedJitter`, after the AWS
-/// Architecture Blog).
+/// at `max_delay`: the "decorrelated jitter" of the AWS Architecture Blog's
+/// "Exponential Backoff and Jitter".
 ///
 /// The previous delay is per call: the drivers clone the configured strategy
 /// for every call, and retry 1 always starts again from `base`, so
 /// concurrent requests sharing one configured `DecorrelatedJitter` never see
-/// each other's delays (the reference keeps `_last_delay` on the shared
-/// object; that is a bug this type does not copy).
+/// each other's delays.
 ///
 /// ```
 /// # use core::time::Duration;
@@ -54,8 +53,8 @@ impl DecorrelatedJitter {
         })
     }
 
-    /// The reference's constructor, in seconds (its defaults are 1.0 and
-    /// 30.0).
+    /// As [`new`](Self::new), in seconds as `f64`: NaN, infinite or
+    /// negative values are refused.
     pub fn from_secs_f64(base: f64, max_delay: f64) -> Result<Self, ConfigError> {
         Self::new(secs_f64("base", base)?, secs_f64("max_delay", max_delay)?)
     }

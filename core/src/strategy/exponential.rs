@@ -24,9 +24,9 @@ pub enum Jitter {
 }
 
 /// Waits `base × multiplier^attempt`, capped at `max_delay`, optionally with
-/// full or equal jitter: the reference's `ExponentialBackoff(base=1,
-/// multiplier=2, max_delay=30)` waits 2, 4, 8, 16, 30 s (its table; see the
-/// [module docs](crate::strategy) on the prose's "1s, 2s, 4s").
+/// full or equal jitter: base 1 s, multiplier 2 and a 30 s cap wait 2, 4, 8,
+/// 16, 30 s (the first retry is `attempt` 1; see the
+/// [module docs](crate::strategy)).
 ///
 /// ```
 /// # use core::time::Duration;
@@ -151,9 +151,9 @@ impl ExponentialBackoff {
         Self::with_q16(base, q as u32, max_delay, Fractional::of(q as u32))
     }
 
-    /// The reference's constructor, in seconds: `ExponentialBackoff(base=1.0,
-    /// multiplier=2.0, max_delay=30.0)`. NaN, infinite, negative values, a
-    /// multiplier below 1 and a cap below the base are refused.
+    /// As [`new`](Self::new) with a fractional multiplier, in seconds as
+    /// `f64`: `from_secs_f64(1.0, 2.0, 30.0)`. NaN, infinite, negative
+    /// values, a multiplier below 1 and a cap below the base are refused.
     pub fn from_secs_f64(base: f64, multiplier: f64, max_delay: f64) -> Result<Self, ConfigError> {
         let base = secs_f64("base", base)?;
         let max_delay = secs_f64("max_delay", max_delay)?;
@@ -322,8 +322,10 @@ impl RetryStrategy for ExponentialBackoff {
 mod tests {
     use super::*;
 
-    /// The saturating version this module had before: the reference.
-    fn reference(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
+    /// The same product by plain saturating square and multiply in 128-bit
+    /// fixed point: too slow for the drivers, simple enough to trust as the
+    /// oracle `fractional_nanos` must match.
+    fn oracle(base: u64, multiplier: u32, attempt: u32, cap: u64) -> u64 {
         let cap_q = (cap as u128) << 16;
         let mut acc = (base as u128) << 16;
         let mut factor = multiplier as u128;
@@ -344,7 +346,7 @@ mod tests {
     }
 
     #[test]
-    fn fractional_matches_the_saturating_reference() {
+    fn fractional_matches_the_saturating_oracle() {
         let mut x: u64 = 7;
         let mut next = || {
             x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -382,7 +384,7 @@ mod tests {
             for attempt in [0, 1, 2, 3, 5, 8, 13, 31, 32, 33, 64, 100, 1000, u32::MAX] {
                 assert_eq!(
                     fractional_nanos(base, multiplier, attempt, cap),
-                    reference(base, multiplier, attempt, cap),
+                    oracle(base, multiplier, attempt, cap),
                     "base {base} multiplier {multiplier} attempt {attempt} cap {cap}"
                 );
                 checked += 1;
@@ -390,7 +392,7 @@ mod tests {
             let attempt = (next() % 200) as u32;
             assert_eq!(
                 fractional_nanos(base, multiplier, attempt, cap),
-                reference(base, multiplier, attempt, cap)
+                oracle(base, multiplier, attempt, cap)
             );
         }
         assert!(checked >= rounds * 10, "{checked}");

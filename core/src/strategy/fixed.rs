@@ -5,8 +5,8 @@ use rand_core::Rng;
 use super::{RetryStrategy, check_duration, secs_f64};
 use crate::error::ConfigError;
 
-/// Waits the same time before every retry: the reference's
-/// `FixedDelay(delay=2.0)` waits 2 s, 2 s, 2 s.
+/// Waits the same time before every retry: a 2 s `FixedDelay` waits 2 s,
+/// 2 s, 2 s.
 ///
 /// ```
 /// # use core::time::Duration;
@@ -39,8 +39,8 @@ impl FixedDelay {
         }
     }
 
-    /// The reference's constructor: the delay in seconds. NaN, infinite or
-    /// negative values are refused.
+    /// The delay in seconds as `f64`. NaN, infinite or negative values are
+    /// refused.
     pub fn from_secs_f64(delay: f64) -> Result<Self, ConfigError> {
         Ok(Self {
             delay: secs_f64("delay", delay)?,

@@ -6,7 +6,7 @@ use super::{RetryStrategy, check_duration, nanos, secs_f64, uniform_inclusive};
 use crate::error::{ConfigError, ConfigProblem};
 
 /// Waits a uniformly random time in `[min_delay, max_delay]` before every
-/// retry, the reference's `JitterBackoff(min_delay=0.5, max_delay=5.0)`.
+/// retry; the [`Default`] is `[0.5 s, 5 s]`.
 ///
 /// ```
 /// # use core::time::Duration;
@@ -41,8 +41,8 @@ impl JitterBackoff {
         Ok(Self { min, max })
     }
 
-    /// The reference's constructor, in seconds (its defaults are 0.5 and
-    /// 5.0).
+    /// As [`new`](Self::new), in seconds as `f64`: NaN, infinite or
+    /// negative values are refused.
     pub fn from_secs_f64(min_delay: f64, max_delay: f64) -> Result<Self, ConfigError> {
         Self::new(
             secs_f64("min_delay", min_delay)?,
@@ -52,7 +52,7 @@ impl JitterBackoff {
 }
 
 impl Default for JitterBackoff {
-    /// The reference's defaults: uniform in `[0.5 s, 5 s]`.
+    /// Uniform in `[0.5 s, 5 s]`.
     fn default() -> Self {
         Self {
             min: 500_000_000,

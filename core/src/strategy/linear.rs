@@ -5,9 +5,8 @@ use rand_core::Rng;
 use super::{RetryStrategy, check_duration, nanos, secs_f64};
 use crate::error::{ConfigError, ConfigProblem};
 
-/// Waits `base + attempt × increment`, capped at `max_delay`: the
-/// reference's `LinearBackoff(base=1, increment=1, max_delay=5)` waits 2 s,
-/// 3 s, 4 s, 5 s, 5 s.
+/// Waits `base + attempt × increment`, capped at `max_delay`: a base and an
+/// increment of 1 s with a 5 s cap wait 2 s, 3 s, 4 s, 5 s, 5 s.
 ///
 /// ```
 /// # use core::time::Duration;
@@ -55,7 +54,8 @@ impl LinearBackoff {
         })
     }
 
-    /// The reference's constructor, in seconds.
+    /// As [`new`](Self::new), in seconds as `f64`: NaN, infinite or
+    /// negative values are refused.
     pub fn from_secs_f64(base: f64, increment: f64, max_delay: f64) -> Result<Self, ConfigError> {
         Self::new(
             secs_f64("base", base)?,

@@ -1,8 +1,7 @@
 //! Backoff strategies: how long to wait before each retry.
 //!
-//! A strategy maps the retry number (1-indexed: `1` is the first retry, as
-//! the reference's `get_delay(attempt)`) to a delay. The formulas are the
-//! reference's tables, which DESIGN.md makes normative:
+//! A strategy maps the retry number (1-indexed: `1` is the first retry) to a
+//! delay:
 //!
 //! | strategy | delay for retry `n` |
 //! |---|---|
@@ -14,17 +13,16 @@
 //! | [`JitterBackoff`] | uniform in `[min_delay, max_delay]` |
 //! | [`DecorrelatedJitter`] | `min(uniform(base, 3 × previous), max_delay)` |
 //!
-//! The reference's prose says `ExponentialBackoff(base=1, multiplier=2)`
-//! waits "1s, 2s, 4s"; its table says 2 s, 4 s, 8 s (`base × 2^n` with `n`
-//! starting at 1). The table wins: tenace waits 2 s, 4 s, 8 s.
+//! Since `n` starts at 1, `ExponentialBackoff` with base 1 s and multiplier 2
+//! waits 2 s, 4 s, 8 s: the base is the unit the growth starts from, not the
+//! first delay.
 //!
 //! # Why strategies are small `Clone` values
 //!
-//! [`DecorrelatedJitter`] needs the previous delay. The reference keeps it on
-//! the strategy object that every request shares, so one request's retries
-//! change another's delays. Here the drivers clone the configured strategy for
-//! each call (at its first failure); the clone is that call's state and nothing is
-//! shared. Randomness is passed in (`&mut R` where `R:`[`rand_core::Rng`]),
+//! [`DecorrelatedJitter`] needs the previous delay. Kept on a strategy that
+//! every request shares, it would let one request's retries change another's
+//! delays. So the drivers clone the configured strategy for each call (at its
+//! first failure); the clone is that call's state and nothing is shared. Randomness is passed in (`&mut R` where `R:`[`rand_core::Rng`]),
 //! so firmware passes its hardware RNG and tests pass a seeded one.
 //!
 //! # Arithmetic
@@ -79,8 +77,7 @@ pub use linear::LinearBackoff;
 /// }
 /// ```
 pub trait RetryStrategy {
-    /// The delay before retry number `attempt` (1 is the first retry), the
-    /// reference's `get_delay(attempt)`.
+    /// The delay before retry number `attempt` (1 is the first retry).
     ///
     /// Takes `&mut self` so a strategy can keep per-call state (see
     /// [`DecorrelatedJitter`]); the drivers call it on a per-call clone.
@@ -122,7 +119,7 @@ pub(crate) const fn nanos(d: Duration) -> u64 {
     duration_to_nanos(d)
 }
 
-/// Seconds as `f64` (the reference's unit) to a [`Duration`], refusing NaN,
+/// Seconds as `f64` to a [`Duration`], refusing NaN,
 /// infinities, negatives and values over `u64::MAX` nanoseconds.
 pub(crate) fn secs_f64(param: &'static str, secs: f64) -> Result<Duration, ConfigError> {
     if !secs.is_finite() {

@@ -1,4 +1,4 @@
-//! The reference's tables to the millisecond, bounds under arbitrary
+//! The documented delay tables to the millisecond, bounds under arbitrary
 //! parameters (proptest), and refusal of nonsense parameters.
 
 use core::time::Duration;
@@ -53,7 +53,7 @@ fn exponential_table() {
         delays(ExponentialBackoff::new(s(1), 2, s(30)).unwrap(), 5),
         delays(e, 5)
     );
-    // The reference's "Basic Configuration": base 1, multiplier 2, max 10.
+    // A cap that cuts the series short: base 1, multiplier 2, max 10.
     let e = ExponentialBackoff::new(s(1), 2, s(10)).unwrap();
     assert_eq!(delays(e, 4), [s(2), s(4), s(8), s(10)]);
 }

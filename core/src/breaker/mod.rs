@@ -17,9 +17,9 @@
 //!   cancelled, or it ended without reaching the server) frees its slot, so
 //!   the next call probes instead: the breaker never wedges half-open.
 //!
-//! The breaker wraps the whole retry loop, as the reference places circuit
-//! breakers in middleware: a call that succeeds on its third attempt is one
-//! success, and a call refused by an open circuit costs the server nothing.
+//! The breaker is middleware, so it wraps the whole retry loop: a call that
+//! succeeds on its third attempt is one success, and a call refused by an
+//! open circuit costs the server nothing.
 //!
 //! # What counts
 //!
@@ -85,204 +85,21 @@
 //! ```
 
 use core::sync::atomic::fence;
-use core::time::Duration;
 
 use portable_atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::error::{ConfigError, ConfigProblem, FailureKind, StopReason};
+use crate::error::{ConfigError, FailureKind, StopReason};
 use crate::middleware::{CallOutcome, CallResult, Middleware};
-use crate::strategy::check_duration;
 use crate::time::Instant;
 
-/// The longest window a [`CircuitBreaker`] keeps, in calls.
-pub const MAX_WINDOW: u32 = 128;
-const WORDS: usize = (MAX_WINDOW / 32) as usize;
+mod config;
+mod state;
+mod window;
 
-/// The state a [`CircuitBreaker`] reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum BreakerState {
-    /// Calls go through and their outcomes are recorded.
-    Closed,
-    /// Calls are refused. An open circuit whose break has elapsed still
-    /// reports `Open` until the next call turns it half-open.
-    Open,
-    /// A probe may go through (or is in flight); other calls are refused.
-    HalfOpen,
-}
-
-impl BreakerState {
-    /// A short lowercase name, for logs and metrics labels.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Closed => "closed",
-            Self::Open => "open",
-            Self::HalfOpen => "half-open",
-        }
-    }
-}
-
-/// Settings of a [`CircuitBreaker`], built with `const fn` setters.
-///
-/// Defaults: a window of 20 calls, at least 10 of them recorded, 50 %
-/// failures to open, a break of 5 s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct BreakerConfig {
-    window: u32,
-    min_calls: u32,
-    failure_percent: u32,
-    break_duration: Duration,
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl BreakerConfig {
-    /// The defaults (see the type's docs).
-    pub const fn new() -> Self {
-        Self {
-            window: 20,
-            min_calls: 10,
-            failure_percent: 50,
-            break_duration: Duration::from_secs(5),
-        }
-    }
-
-    /// How many recent calls are judged, 1 to [`MAX_WINDOW`].
-    #[must_use]
-    pub const fn with_window(mut self, calls: u32) -> Self {
-        self.window = calls;
-        self
-    }
-
-    /// How many calls the window must hold before it can open the
-    /// circuit, 1 to `window`.
-    #[must_use]
-    pub const fn with_min_calls(mut self, calls: u32) -> Self {
-        self.min_calls = calls;
-        self
-    }
-
-    /// The share of failures in the window, in percent (1 to 100), at or
-    /// above which the circuit opens.
-    #[must_use]
-    pub const fn with_failure_percent(mut self, percent: u32) -> Self {
-        self.failure_percent = percent;
-        self
-    }
-
-    /// How long the circuit stays open before a probe is let through; also
-    /// how long a probe may stay silent before another is let through.
-    #[must_use]
-    pub const fn with_break_duration(mut self, duration: Duration) -> Self {
-        self.break_duration = duration;
-        self
-    }
-
-    /// The window, in calls.
-    pub const fn window(&self) -> u32 {
-        self.window
-    }
-
-    /// The minimum number of calls in the window before it can open.
-    pub const fn min_calls(&self) -> u32 {
-        self.min_calls
-    }
-
-    /// The failure share that opens the circuit, in percent.
-    pub const fn failure_percent(&self) -> u32 {
-        self.failure_percent
-    }
-
-    /// The break: how long the circuit stays open.
-    pub const fn break_duration(&self) -> Duration {
-        self.break_duration
-    }
-
-    /// Checks every setting: the errors [`CircuitBreaker::new`] returns.
-    pub const fn validate(self) -> Result<Self, ConfigError> {
-        if self.window == 0 {
-            return Err(ConfigError::new("window", ConfigProblem::Zero));
-        }
-        if self.window > MAX_WINDOW {
-            return Err(ConfigError::new("window", ConfigProblem::TooLarge));
-        }
-        if self.min_calls == 0 {
-            return Err(ConfigError::new("min_calls", ConfigProblem::Zero));
-        }
-        if self.min_calls > self.window {
-            return Err(ConfigError::new("min_calls", ConfigProblem::TooLarge));
-        }
-        if self.failure_percent == 0 {
-            return Err(ConfigError::new("failure_percent", ConfigProblem::Zero));
-        }
-        if self.failure_percent > 100 {
-            return Err(ConfigError::new("failure_percent", ConfigProblem::TooLarge));
-        }
-        if self.break_duration.is_zero() {
-            return Err(ConfigError::new("break_duration", ConfigProblem::Zero));
-        }
-        if let Err(e) = check_duration("break_duration", self.break_duration) {
-            return Err(e);
-        }
-        Ok(self)
-    }
-}
-
-// The state word: phase in bits 0..2, the probe flag in bit 2, a
-// generation (bumped on every change) above, so a compare-and-swap never
-// mistakes a later state for the one it read.
-const CLOSED: u32 = 0;
-const OPEN: u32 = 1;
-const HALF_OPEN: u32 = 2;
-/// Transient: one thread is writing the times; everyone else keeps off.
-const BUSY: u32 = 3;
-const PHASE: u32 = 0b011;
-const PROBE: u32 = 0b100;
-const GEN_ONE: u32 = 0b1000;
-
-const fn phase(word: u32) -> u32 {
-    word & PHASE
-}
-
-/// `bits` (phase and probe flag) with the generation after `word`'s.
-const fn next(word: u32, bits: u32) -> u32 {
-    ((word & !(PHASE | PROBE)).wrapping_add(GEN_ONE)) | bits
-}
-
-/// An [`Instant`] in two 32-bit atomics, for targets without 64-bit ones.
-/// Written only by the thread holding the breaker's busy phase.
-#[derive(Debug)]
-struct SplitInstant {
-    hi: AtomicU32,
-    lo: AtomicU32,
-}
-
-impl SplitInstant {
-    const fn new() -> Self {
-        Self {
-            hi: AtomicU32::new(0),
-            lo: AtomicU32::new(0),
-        }
-    }
-
-    fn load(&self) -> Instant {
-        let hi = u64::from(self.hi.load(Ordering::Relaxed));
-        let lo = u64::from(self.lo.load(Ordering::Relaxed));
-        Instant::from_nanos(hi << 32 | lo)
-    }
-
-    fn store(&self, at: Instant) {
-        let n = at.as_nanos();
-        self.hi.store((n >> 32) as u32, Ordering::Relaxed);
-        self.lo.store(n as u32, Ordering::Relaxed);
-    }
-}
+pub use config::{BreakerConfig, MAX_WINDOW};
+pub use state::BreakerState;
+use state::{BUSY, CLOSED, HALF_OPEN, OPEN, PROBE, SplitInstant, next, phase};
+use window::Window;
 
 /// A circuit breaker over a window of recent calls; see the
 /// [module docs](crate::breaker).
@@ -301,11 +118,8 @@ pub struct CircuitBreaker {
     /// Half-open with a probe: the probe's start, which identifies its
     /// `after_call`.
     probe_started: SplitInstant,
-    /// Failures, one bit per slot of the ring.
-    failures: [AtomicU32; WORDS],
-    /// The ring's next slot (low 8 bits) and how many slots are filled
-    /// (next 8 bits).
-    cursor: AtomicU32,
+    /// The outcomes of the last `config.window` calls.
+    window: Window,
     refused: AtomicUsize,
     opened: AtomicUsize,
 }
@@ -323,8 +137,7 @@ impl CircuitBreaker {
             state: AtomicU32::new(CLOSED),
             until: SplitInstant::new(),
             probe_started: SplitInstant::new(),
-            failures: [const { AtomicU32::new(0) }; WORDS],
-            cursor: AtomicU32::new(0),
+            window: Window::new(),
             refused: AtomicUsize::new(0),
             opened: AtomicUsize::new(0),
         })
@@ -348,13 +161,7 @@ impl CircuitBreaker {
 
     /// Calls recorded in the window and failures among them.
     pub fn window_counts(&self) -> (u32, u32) {
-        let len = (self.cursor.load(Ordering::Acquire) >> 8) & 0xFF;
-        let failed = self
-            .failures
-            .iter()
-            .map(|w| w.load(Ordering::Relaxed).count_ones())
-            .sum();
-        (len, failed)
+        self.window.counts()
     }
 
     /// How many calls were refused (wraps at `usize::MAX`).
@@ -393,7 +200,7 @@ impl CircuitBreaker {
             // probe. Losing the race means the state moved on; look again.
             if let Some(busy) = self.enter_busy(word) {
                 self.until
-                    .store(now.saturating_add(self.config.break_duration));
+                    .store(now.saturating_add(self.config.break_duration()));
                 self.probe_started.store(now);
                 self.state
                     .store(next(busy, HALF_OPEN | PROBE), Ordering::Release);
@@ -412,7 +219,7 @@ impl CircuitBreaker {
         match phase(word) {
             CLOSED => {
                 if let Some(failed) = verdict {
-                    self.push(failed);
+                    self.window.push(failed, self.config.window());
                     if failed {
                         self.trip(finished);
                     }
@@ -428,7 +235,7 @@ impl CircuitBreaker {
     /// Puts the breaker back in its initial state: closed, empty window,
     /// counters at zero.
     pub fn reset(&self) {
-        self.clear_window();
+        self.window.clear();
         self.refused.store(0, Ordering::Relaxed);
         self.opened.store(0, Ordering::Relaxed);
         let word = self.state.load(Ordering::Relaxed);
@@ -458,7 +265,7 @@ impl CircuitBreaker {
             return false;
         };
         self.until
-            .store(at.saturating_add(self.config.break_duration));
+            .store(at.saturating_add(self.config.break_duration()));
         self.opened.fetch_add(1, Ordering::Relaxed);
         self.state.store(next(busy, OPEN), Ordering::Release);
         debug!("tenace: circuit opened");
@@ -480,8 +287,8 @@ impl CircuitBreaker {
 
     fn over_threshold(&self) -> bool {
         let (len, failed) = self.window_counts();
-        len >= self.config.min_calls
-            && u64::from(failed) * 100 >= u64::from(self.config.failure_percent) * u64::from(len)
+        len >= self.config.min_calls()
+            && u64::from(failed) * 100 >= u64::from(self.config.failure_percent()) * u64::from(len)
     }
 
     fn settle_probe(
@@ -502,7 +309,7 @@ impl CircuitBreaker {
                 Some(true) => self.open(word, finished),
                 Some(false) => match self.enter_busy(word) {
                     Some(busy) => {
-                        self.clear_window();
+                        self.window.clear();
                         self.state.store(next(busy, CLOSED), Ordering::Release);
                         debug!("tenace: circuit closed");
                         true
@@ -525,38 +332,6 @@ impl CircuitBreaker {
             }
             word = self.state.load(Ordering::Acquire);
         }
-    }
-
-    /// Records one call in the ring: the slot's bit set for a failure,
-    /// cleared for a success.
-    fn push(&self, failed: bool) {
-        let window = self.config.window;
-        let Ok(prev) = self
-            .cursor
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
-                let (slot, len) = (c & 0xFF, (c >> 8) & 0xFF);
-                let slot = if slot + 1 >= window { 0 } else { slot + 1 };
-                Some(slot | (len + 1).min(window) << 8)
-            })
-        else {
-            return;
-        };
-        let slot = prev & 0xFF;
-        let (word, bit) = ((slot / 32) as usize, 1u32 << (slot % 32));
-        if let Some(w) = self.failures.get(word) {
-            if failed {
-                w.fetch_or(bit, Ordering::AcqRel);
-            } else {
-                w.fetch_and(!bit, Ordering::AcqRel);
-            }
-        }
-    }
-
-    fn clear_window(&self) {
-        for w in &self.failures {
-            w.store(0, Ordering::Relaxed);
-        }
-        self.cursor.store(0, Ordering::Release);
     }
 }
 
