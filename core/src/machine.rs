@@ -313,7 +313,7 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
 
     /// When the call's deadline falls, if it has one.
     pub fn deadline(&self) -> Option<Instant> {
-        self.call.state.deadline(self.policy.limits())
+        self.call.state.deadline()
     }
 
     /// Whether the request may be replayed after a failure that may have
@@ -514,8 +514,7 @@ impl<S, M: Middleware> Drop for Call<S, M> {
 #[derive(Debug, Clone, Copy)]
 struct CallState {
     started: Instant,
-    /// `Instant::MAX` for none: a deadline that saturates is past any time
-    /// the clock can show, so it is no deadline either.
+    /// Meaningful only when `has_deadline`.
     deadline: Instant,
     /// Nanoseconds of backoff decided so far, saturating.
     slept: u64,
@@ -523,18 +522,21 @@ struct CallState {
     call: CallId,
     last_kind: Option<FailureKind>,
     replay: Replay,
+    has_deadline: bool,
     done: bool,
 }
 
 impl CallState {
     #[inline]
     fn new(deadline: Option<Duration>, replay: Replay, now: Instant) -> Self {
+        let (has_deadline, deadline) = match deadline {
+            Some(d) => (true, now.saturating_add(d)),
+            None => (false, Instant::MAX),
+        };
         Self {
             started: now,
-            deadline: match deadline {
-                Some(d) => now.saturating_add(d),
-                None => Instant::MAX,
-            },
+            deadline,
+            has_deadline,
             slept: 0,
             attempts: 0,
             call: CallId::next(),
@@ -545,11 +547,11 @@ impl CallState {
     }
 
     #[inline]
-    fn deadline(&self, _limits: &crate::policy::Limits) -> Option<Instant> {
-        if self.deadline == Instant::MAX {
-            None
-        } else {
+    fn deadline(&self) -> Option<Instant> {
+        if self.has_deadline {
             Some(self.deadline)
+        } else {
+            None
         }
     }
 
@@ -559,7 +561,7 @@ impl CallState {
         limits: &crate::policy::Limits,
         now: Instant,
     ) -> Result<Option<Duration>, StopReason> {
-        let timeout = match self.deadline(limits) {
+        let timeout = match self.deadline() {
             Some(deadline) => {
                 if now >= deadline {
                     return Err(StopReason::Deadline);
@@ -606,7 +608,7 @@ impl CallState {
             };
             delay = delay.max(hint.min(cap));
         }
-        if let Some(deadline) = self.deadline(limits)
+        if let Some(deadline) = self.deadline()
             && now.saturating_add(delay) >= deadline
         {
             return Err(StopReason::Deadline);
