@@ -4,7 +4,9 @@
 # instruction counts, allocations per call, future sizes), the flash build
 # for thumbv7em-none-eabihf and thumbv6m-none-eabi, and the hyper throughput
 # bench if it exists. Prints one table (markdown) and writes it to
-# $CARGO_TARGET_DIR/tenace-bench.md.
+# $CARGO_TARGET_DIR/tenace-bench.md and, with what the figures mean, to
+# bench/README.md, and updates the README's short comparison
+# (bench/summary.py).
 #
 # Usage: bash bench/run.sh [--no-criterion] [--no-callgrind] [--no-flash]
 # About 3-5 minutes on 2 cores once dependencies are built.
@@ -78,4 +80,36 @@ lto cargo build --quiet --release -p tenace-bench --bin report
         grep -h 'loopback GET' "$target_dir/criterion-throughput.log" || true
     fi
 } | tee "$target_dir/tenace-bench.md"
-log "done in $(($(date +%s) - start)) s; table in $target_dir/tenace-bench.md"
+
+# bench/README.md: what the figures are, then this run's tables.
+{
+    cat <<'EOF'
+# tenace's benchmarks
+
+Written by `bash bench/run.sh` (the figures below are its last run; the
+first lines say when and on what machine). The contenders are the retry
+crates a Rust user would otherwise pick: backon, tower::retry and
+tokio-retry2 for a retried operation, reqwest with reqwest-retry and a bare
+hyper-util client for HTTP.
+
+- **Time** (ns per call) moves with the machine's load; each figure is the
+  lowest median of several rounds, and the ratios are taken within one run.
+- **Instructions** are counted by callgrind and do not move with the load:
+  they are the figures to compare across runs.
+- **Future sizes** are `size_of_val` of a call's future on x86_64.
+- **Flash** is the text a firmware gains by making one retried call
+  (`bench/flash`, built for thumbv7em-none-eabihf and thumbv6m-none-eabi
+  with opt-level "s" and LTO).
+
+Run it all (about 5 minutes on 2 cores once the dependencies are built), or
+skip parts:
+
+```sh
+bash bench/run.sh [--no-criterion] [--no-callgrind] [--no-flash]
+```
+
+EOF
+    cat "$target_dir/tenace-bench.md"
+} > bench/README.md
+python3 bench/summary.py "$target_dir/tenace-bench.md" README.md
+log "done in $(($(date +%s) - start)) s; tables in $target_dir/tenace-bench.md and bench/README.md"

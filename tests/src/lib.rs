@@ -9,3 +9,9 @@
 extern crate alloc;
 
 pub mod fault_server;
+
+/// The README's server and microcontroller examples, compiled as doctests of
+/// this crate (which has both adapters among its dependencies).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
