@@ -489,14 +489,6 @@ async fn the_call_future_is_send_and_spawnable() {
     let client = server.client().build().unwrap();
     let call = client.get("/x").send();
     assert_send(&call);
-    let size = core::mem::size_of_val(&call);
-    println!("size of the client's call future: {size} bytes");
-    // 2288 bytes on x86_64 (3 896 before the call chain stopped keeping its
-    // arguments and the transport's future twice); a regression past this
-    // bound means a layer stores something twice again.
-    if cfg!(target_pointer_width = "64") {
-        assert!(size <= 2400, "the call future grew to {size} bytes");
-    }
     let response = tokio::spawn(call).await.unwrap().unwrap();
     assert_eq!(response.text().unwrap(), "spawned");
 }
