@@ -141,6 +141,50 @@ async fn retry_after_http_date_is_read_against_the_response_date() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_hostile_retry_after_rows_wait_exactly_their_delays() {
+    // The `Retry-After` rows of the hostile suite (which both adapters run
+    // on real sockets), served from memory: on paused time the call takes
+    // exactly the two delays chosen, to the nanosecond.
+    let mut rows = 0;
+    for scenario in tenace_tests::hostile::all() {
+        let Some((values, delays)) = scenario.retry_after_row() else {
+            continue;
+        };
+        rows += 1;
+        let name = &scenario.name;
+        let setup = scenario.setup;
+        let headers: Vec<_> = values
+            .into_iter()
+            .map(|v| ("Retry-After".to_owned(), v))
+            .collect();
+        let hostile = Reply::Raw(429, headers, Vec::new());
+        let server = MemoryServer::new([hostile.clone(), hostile, Reply::ok("through")]);
+        let recorded = Delays::default();
+        let mut builder = server
+            .client()
+            .retry_strategy(ExponentialBackoff::new(ms(10), 2, setup.max_delay).unwrap())
+            .max_retries(setup.max_retries)
+            .retry_transient_statuses()
+            .on_retry(recorded.hook());
+        if let Some(timeout) = setup.timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(deadline) = setup.deadline {
+            builder = builder.deadline(deadline);
+        }
+        let client = builder.build().unwrap();
+        let started = Instant::now();
+        let response = client.get(scenario.path).send().await.unwrap();
+        assert_eq!(response.text().unwrap(), "through", "{name}");
+        assert_eq!(recorded.delays(), delays, "{name}");
+        assert_eq!(started.elapsed(), delays[0] + delays[1], "{name}");
+        let (first, second) = (delays[0].as_millis(), (delays[0] + delays[1]).as_millis());
+        assert_eq!(arrivals(&server), [0, first, second], "{name}");
+    }
+    assert_eq!(rows, 11);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_first_valid_retry_after_counts() {
     let headers = vec![
         ("retry-after", "soon".to_owned()),
