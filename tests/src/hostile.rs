@@ -557,25 +557,10 @@ pub fn a_never_ending_body_is_cut_by_the_limit() -> Vec<Scenario> {
 
 /// Every scenario, in the order of the suite.
 pub fn all() -> Vec<Scenario> {
-    [
-        retry_after_999999999_seconds_is_capped_at_max_delay,
-        retry_after_30_digits_saturates_and_is_capped_at_max_delay,
-        retry_after_a_date_in_year_9999_is_capped_at_max_delay,
-        retry_after_a_date_in_the_past_adds_no_wait,
-        retry_after_garbage_is_ignored,
-        retry_after_a_negative_number_is_ignored,
-        retry_after_a_fraction_is_ignored,
-        many_retry_after_headers_the_first_valid_one_wins,
-        retry_after_past_the_deadline_gives_up_at_once,
-        a_trickled_body_is_cut_by_the_attempt_timeout,
-        a_trickled_body_with_only_a_deadline_ends_at_the_deadline,
-        an_announced_50_mib_body_fails_at_once,
-        a_never_ending_body_is_cut_by_the_attempt_timeout,
-        a_never_ending_body_is_cut_by_the_limit,
-    ]
-    .into_iter()
-    .flat_map(|group| group())
-    .collect()
+    crate::hostile_suite!(@all)
+        .into_iter()
+        .flat_map(|group| group())
+        .collect()
 }
 
 /// One `#[test]` for each group of scenarios of [`hostile`](crate::hostile),
@@ -585,7 +570,14 @@ pub fn all() -> Vec<Scenario> {
 #[macro_export]
 macro_rules! hostile_suite {
     ($run:path) => {
-        $crate::hostile_suite!(@tests $run;
+        $crate::hostile_suite!(@groups tests $run);
+    };
+    (@all) => {
+        $crate::hostile_suite!(@groups all _)
+    };
+    // The one list of the groups.
+    (@groups $what:ident $run:tt) => {
+        $crate::hostile_suite! { @$what $run;
             retry_after_999999999_seconds_is_capped_at_max_delay,
             retry_after_30_digits_saturates_and_is_capped_at_max_delay,
             retry_after_a_date_in_year_9999_is_capped_at_max_delay,
@@ -600,7 +592,7 @@ macro_rules! hostile_suite {
             an_announced_50_mib_body_fails_at_once,
             a_never_ending_body_is_cut_by_the_attempt_timeout,
             a_never_ending_body_is_cut_by_the_limit,
-        );
+        }
     };
     (@tests $run:path; $($group:ident,)*) => {
         $(
@@ -611,5 +603,8 @@ macro_rules! hostile_suite {
                 }
             }
         )*
+    };
+    (@all _; $($group:ident,)*) => {
+        [$($crate::hostile::$group as fn() -> ::std::vec::Vec<$crate::hostile::Scenario>,)*]
     };
 }
