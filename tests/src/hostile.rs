@@ -134,7 +134,7 @@ pub struct Expected {
 /// One hostile server and what the client must do with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
-    /// What the rows says, for messages.
+    /// What the row says, for messages.
     pub name: String,
     /// The server's answers, in order.
     pub script: Vec<Fault>,
