@@ -1,14 +1,21 @@
 //! A counting global allocator for test binaries: heap allocations and the
 //! peak of live heap bytes, per thread, while a closure or a future runs.
 //!
-//! A test binary installs it with
+//! A test binary installs it and measures with [`counted`] or
+//! [`counted_async`]:
 //!
-//! ```ignore
+//! ```
+//! use tenace_tests::heap::{Counting, counted};
+//!
 //! #[global_allocator]
-//! static ALLOCATOR: tenace_tests::heap::Counting = tenace_tests::heap::Counting;
+//! static ALLOCATOR: Counting = Counting;
+//!
+//! let (boxed, usage) = counted(|| Box::new([0u8; 100]));
+//! assert_eq!((usage.allocations, usage.peak_bytes), (1, 100));
+//! drop(boxed);
 //! ```
 //!
-//! and measures with [`counted`] or [`counted_async`]. Only the measuring
+//! Only the measuring
 //! thread is counted, so tests running in parallel and server threads do not
 //! land in the figures. Under a current-thread tokio runtime the whole
 //! client (its tasks, timers and I/O driver) runs on the test's thread, so
