@@ -18,8 +18,10 @@
 //! cannot run on a paused clock. So the wall time is bounded with a
 //! [`MARGIN`] for a loaded machine, far below what a hostile value would
 //! cause (seconds to centuries); the delays the engine chose are exact
-//! (read from `on_retry`), and the hyper adapter's tests on paused time
-//! check the `Retry-After` rows' schedules to the millisecond.
+//! (read from `on_retry`), and the hyper adapter's tests serve the
+//! scenarios made of plain answers (the `Retry-After` and deadline rows,
+//! see [`Scenario::plain_answers`]) from memory on paused time, where the
+//! wall time is exact.
 
 use core::ops::Range;
 use core::time::Duration;
@@ -162,32 +164,27 @@ impl Scenario {
         builder.start().expect("the fault server starts")
     }
 
-    /// The `Retry-After` values of the scenario's first answer, if it is one
-    /// of the `Retry-After` rows (two `429`s with these values, then `200`),
-    /// with the delays the engine must choose: for runners that serve the
-    /// same answers from memory on a paused clock.
-    pub fn retry_after_row(&self) -> Option<(Vec<String>, [Duration; 2])> {
-        let [first, second, Fault::Ok(_)] = self.script.as_slice() else {
-            return None;
-        };
-        let Fault::Status {
-            status: 429,
-            headers,
-            ..
-        } = first
-        else {
-            return None;
-        };
-        if first != second || self.expected.retries.len() != 2 {
+    /// The server's answers as status, headers and body, if every one is
+    /// a plain answer ([`Fault::Ok`] or [`Fault::Status`]) and the script
+    /// has no fallback: what a runner needs to serve the same answers from
+    /// memory on a paused clock, where the call must take exactly the
+    /// delays it chose.
+    pub fn plain_answers(&self) -> Option<Vec<(u16, Vec<(String, String)>, Vec<u8>)>> {
+        if self.fallback.is_some() {
             return None;
         }
-        let values = headers
+        self.script
             .iter()
-            .filter(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
-            .map(|(_, value)| value.clone())
-            .collect();
-        let delays = [self.expected.retries[0].1, self.expected.retries[1].1];
-        Some((values, delays))
+            .map(|fault| match fault {
+                Fault::Ok(body) => Some((200, Vec::new(), body.clone())),
+                Fault::Status {
+                    status,
+                    headers,
+                    body,
+                } => Some((*status, headers.clone(), body.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Asserts that `outcome`, and what `server` received, are what the

@@ -11,6 +11,7 @@ use common::{Delays, MemoryServer, Reply};
 use tenace::{ExponentialBackoff, FailureKind, FixedDelay, Never, StopReason, TransportError};
 use tenace_hyper::interceptor::Auth;
 use tenace_hyper::{Client, Error};
+use tenace_tests::hostile::LastError;
 use tokio::time::Instant;
 
 const fn ms(n: u64) -> Duration {
@@ -141,24 +142,23 @@ async fn retry_after_http_date_is_read_against_the_response_date() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_hostile_retry_after_rows_wait_exactly_their_delays() {
-    // The `Retry-After` rows of the hostile suite (which both adapters run
-    // on real sockets), served from memory: on paused time the call takes
-    // exactly the two delays chosen, to the nanosecond.
+async fn the_hostile_plain_answers_take_exactly_their_delays() {
+    // The hostile suite's scenarios made of plain answers (its
+    // `Retry-After` rows and its deadline rows), which both adapters run on
+    // real sockets within a margin, served from memory: on paused time the
+    // call takes exactly the delays it chose.
     let mut rows = 0;
     for scenario in tenace_tests::hostile::all() {
-        let Some((values, delays)) = scenario.retry_after_row() else {
+        let Some(answers) = scenario.plain_answers() else {
             continue;
         };
         rows += 1;
-        let name = &scenario.name;
-        let setup = scenario.setup;
-        let headers: Vec<_> = values
-            .into_iter()
-            .map(|v| ("Retry-After".to_owned(), v))
-            .collect();
-        let hostile = Reply::Raw(429, headers, Vec::new());
-        let server = MemoryServer::new([hostile.clone(), hostile, Reply::ok("through")]);
+        let (name, setup, expected) = (&scenario.name, scenario.setup, &scenario.expected);
+        let server = MemoryServer::new(
+            answers
+                .into_iter()
+                .map(|(status, headers, body)| Reply::Raw(status, headers, body)),
+        );
         let recorded = Delays::default();
         let mut builder = server
             .client()
@@ -172,16 +172,49 @@ async fn the_hostile_retry_after_rows_wait_exactly_their_delays() {
         if let Some(deadline) = setup.deadline {
             builder = builder.deadline(deadline);
         }
+        if let Some(cap) = setup.retry_after_cap {
+            builder = builder.retry_after_cap(cap);
+        }
         let client = builder.build().unwrap();
         let started = Instant::now();
-        let response = client.get(scenario.path).send().await.unwrap();
-        assert_eq!(response.text().unwrap(), "through", "{name}");
+        let result = client.get(scenario.path).send().await;
+        let elapsed = started.elapsed();
+
+        let delays: Vec<Duration> = expected.retries.iter().map(|r| r.1).collect();
+        let kinds: Vec<String> = expected.retries.iter().map(|r| r.0.to_string()).collect();
         assert_eq!(recorded.delays(), delays, "{name}");
-        assert_eq!(started.elapsed(), delays[0] + delays[1], "{name}");
-        let (first, second) = (delays[0].as_millis(), (delays[0] + delays[1]).as_millis());
-        assert_eq!(arrivals(&server), [0, first, second], "{name}");
+        assert_eq!(recorded.kinds(), kinds, "{name}");
+        assert_eq!(elapsed, delays.iter().sum::<Duration>(), "{name}");
+        assert_eq!(server.received(), expected.received, "{name}");
+        match (result, &expected.result) {
+            (Ok(response), Ok(body)) => assert_eq!(response.bytes().to_vec(), *body, "{name}"),
+            (
+                Err(err),
+                Err((
+                    reason,
+                    attempts,
+                    LastError::Status {
+                        status,
+                        retry_after,
+                    },
+                )),
+            ) => {
+                assert_eq!(
+                    (err.reason(), err.attempts()),
+                    (*reason, *attempts),
+                    "{name}"
+                );
+                let last = err.last_error().unwrap();
+                assert_eq!(
+                    (last.kind(), last.retry_after()),
+                    (FailureKind::Status(*status), *retry_after),
+                    "{name}"
+                );
+            }
+            (got, want) => panic!("{name}: expected {want:?}, got a response: {}", got.is_ok()),
+        }
     }
-    assert_eq!(rows, 11);
+    assert_eq!(rows, 13);
 }
 
 #[tokio::test(start_paused = true)]
