@@ -133,6 +133,9 @@ pub struct Expected {
     pub attempt: Option<Range<Duration>>,
 }
 
+/// A status, its headers (names and values verbatim, in order) and a body.
+pub type PlainAnswer = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// One hostile server and what the client must do with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -169,7 +172,7 @@ impl Scenario {
     /// has no fallback: what a runner needs to serve the same answers from
     /// memory on a paused clock, where the call must take exactly the
     /// delays it chose.
-    pub fn plain_answers(&self) -> Option<Vec<(u16, Vec<(String, String)>, Vec<u8>)>> {
+    pub fn plain_answers(&self) -> Option<Vec<PlainAnswer>> {
         if self.fallback.is_some() {
             return None;
         }
