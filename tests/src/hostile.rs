@@ -85,6 +85,32 @@ impl Default for Setup {
     }
 }
 
+impl Setup {
+    /// `builder` with the limits the setup has: each of `timeout`,
+    /// `deadline` and `retry_after_cap` (the adapter's builder methods) is
+    /// called if the setup sets it.
+    pub fn apply<B>(
+        &self,
+        builder: B,
+        timeout: impl FnOnce(B, Duration) -> B,
+        deadline: impl FnOnce(B, Duration) -> B,
+        retry_after_cap: impl FnOnce(B, Duration) -> B,
+    ) -> B {
+        let builder = match self.timeout {
+            Some(d) => timeout(builder, d),
+            None => builder,
+        };
+        let builder = match self.deadline {
+            Some(d) => deadline(builder, d),
+            None => builder,
+        };
+        match self.retry_after_cap {
+            Some(d) => retry_after_cap(builder, d),
+            None => builder,
+        }
+    }
+}
+
 /// How the last attempt failed, in words both adapters share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LastError {

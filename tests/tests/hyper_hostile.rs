@@ -78,17 +78,13 @@ fn last_error(error: &Error) -> LastError {
 fn run(scenario: &Scenario) {
     let server = scenario.server();
     let setup = scenario.setup;
-    let (mut builder, recorder) = client(&server.url("/"), setup.max_delay, setup.max_retries);
-    builder = builder.max_response_bytes(setup.body_limit);
-    if let Some(timeout) = setup.timeout {
-        builder = builder.timeout(timeout);
-    }
-    if let Some(deadline) = setup.deadline {
-        builder = builder.deadline(deadline);
-    }
-    if let Some(cap) = setup.retry_after_cap {
-        builder = builder.retry_after_cap(cap);
-    }
+    let (builder, recorder) = client(&server.url("/"), setup.max_delay, setup.max_retries);
+    let builder = setup.apply(
+        builder.max_response_bytes(setup.body_limit),
+        |b, d| b.timeout(d),
+        |b, d| b.deadline(d),
+        |b, d| b.retry_after_cap(d),
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -51,7 +51,7 @@ fn run(scenario: &Scenario) {
         recorder.attempt_started();
         Ok::<(), Error>(())
     };
-    let mut builder = Client::builder(HttpTransport::new(&stack, &stack), SEED)
+    let builder = Client::builder(HttpTransport::new(&stack, &stack), SEED)
         .base_url(&base)
         .retry_strategy(
             ExponentialBackoff::new(Duration::from_millis(10), 2, setup.max_delay).unwrap(),
@@ -60,16 +60,15 @@ fn run(scenario: &Scenario) {
         .retry_transient_statuses()
         .request_interceptor(&mark_start)
         .middleware(&recorder);
-    if let Some(t) = setup.timeout {
-        builder = builder.timeout(t);
-    }
-    if let Some(d) = setup.deadline {
-        builder = builder.deadline(d);
-    }
-    if let Some(cap) = setup.retry_after_cap {
-        builder = builder.retry_after_cap(cap);
-    }
-    let client = builder.build().expect("valid client");
+    let client = setup
+        .apply(
+            builder,
+            |b, d| b.timeout(d),
+            |b, d| b.deadline(d),
+            |b, d| b.retry_after_cap(d),
+        )
+        .build()
+        .expect("valid client");
     let mut buffer = vec![0u8; setup.body_limit];
     let started = Instant::now();
     let result = run_blocking(client.get(scenario.path).send(&mut buffer))

@@ -160,22 +160,21 @@ async fn the_hostile_plain_answers_take_exactly_their_delays() {
                 .map(|(status, headers, body)| Reply::Raw(status, headers, body)),
         );
         let recorded = Delays::default();
-        let mut builder = server
+        let builder = server
             .client()
             .retry_strategy(ExponentialBackoff::new(ms(10), 2, setup.max_delay).unwrap())
             .max_retries(setup.max_retries)
             .retry_transient_statuses()
             .on_retry(recorded.hook());
-        if let Some(timeout) = setup.timeout {
-            builder = builder.timeout(timeout);
-        }
-        if let Some(deadline) = setup.deadline {
-            builder = builder.deadline(deadline);
-        }
-        if let Some(cap) = setup.retry_after_cap {
-            builder = builder.retry_after_cap(cap);
-        }
-        let client = builder.build().unwrap();
+        let client = setup
+            .apply(
+                builder,
+                |b, d| b.timeout(d),
+                |b, d| b.deadline(d),
+                |b, d| b.retry_after_cap(d),
+            )
+            .build()
+            .unwrap();
         let started = Instant::now();
         let result = client.get(scenario.path).send().await;
         let elapsed = started.elapsed();
