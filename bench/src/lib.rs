@@ -25,6 +25,7 @@
 mod contenders;
 pub mod loopback;
 mod op;
+pub mod sizes;
 pub mod timer;
 
 pub use contenders::{

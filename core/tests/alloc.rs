@@ -1,47 +1,21 @@
 //! Zero heap allocations for a full 4-attempt sequence through the async
-//! driver, counted by a global allocator, and the driver future's size.
-#![allow(clippy::std_instead_of_core)]
+//! driver and through the closure API, counted by a global allocator. The
+//! futures' sizes are the benchmark's (`bash bench/run.sh` checks them
+//! against a budget).
 
+use core::cell::Cell;
 use core::time::Duration;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use tenace::testing::{MockClock, ScriptedTransport, Step};
 use tenace::{ExponentialBackoff, FailureKind, Pipeline, Policy, SeededRng};
-
-struct Counting;
-
-// Per thread: tests run in parallel, and another test's allocations must
-// not land in this one's count.
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: delegates to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use tenace_tests::heap::Counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOCATOR: Counting = Counting;
 
-fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = ALLOCATIONS.with(Cell::get);
-    COUNTING.with(|c| c.set(true));
-    let out = f();
-    COUNTING.with(|c| c.set(false));
-    (out, ALLOCATIONS.with(Cell::get) - before)
+fn counted<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let (out, usage) = tenace_tests::heap::counted(f);
+    (out, usage.allocations)
 }
 
 #[test]
@@ -79,49 +53,7 @@ fn four_attempts_through_the_async_driver_allocate_nothing() {
 }
 
 #[test]
-fn driver_future_size() {
-    let clock = MockClock::new();
-    let transport = ScriptedTransport::<&str, u32, 1>::new([Step::ok(1)]);
-    let policy = Policy::new(
-        ExponentialBackoff::new(Duration::from_millis(100), 2, Duration::from_secs(5)).unwrap(),
-    );
-    let mut rng = SeededRng::new(5);
-    let fut = tenace::retry(&transport, &clock, &policy, &mut rng, "GET /");
-    let size = core::mem::size_of_val(&fut);
-    println!(
-        "tenace::retry future over ScriptedTransport + MockClock + ExponentialBackoff: {size} bytes"
-    );
-    // A loose guard against a layout blow-up; the exact figures are the
-    // benchmark's (`bash bench/run.sh`).
-    if cfg!(target_pointer_width = "64") {
-        assert!(size <= 400, "driver future grew to {size} bytes");
-    }
-    drop(fut);
-}
-
-#[test]
-fn driver_with_pipeline_future_size() {
-    let clock = MockClock::new();
-    let transport = ScriptedTransport::<&str, u32, 1>::new([Step::ok(1)]);
-    let policy = Policy::new(
-        ExponentialBackoff::new(Duration::from_millis(100), 2, Duration::from_secs(5)).unwrap(),
-    );
-    let budget = tenace::RetryBudget::new(10, 1, 10).unwrap();
-    let pipeline = tenace::Pipeline::new().middleware(&budget);
-    let mut rng = SeededRng::new(5);
-    let fut = tenace::retry_with(&transport, &clock, &policy, &pipeline, &mut rng, "GET /");
-    let size = core::mem::size_of_val(&fut);
-    println!("tenace::retry_with future, middleware only: {size} bytes");
-    // Interceptors (even empty ones) wrap each attempt in one more future;
-    // a loose guard against a layout blow-up, as above.
-    if cfg!(target_pointer_width = "64") {
-        assert!(size <= 520, "retry_with future grew to {size} bytes");
-    }
-    drop(fut);
-}
-
-#[test]
-fn the_closure_api_allocates_nothing_and_its_future_is_small() {
+fn the_closure_api_allocates_nothing() {
     use tenace::Retryable;
     let clock = MockClock::new();
     let calls = Cell::new(0u32);
@@ -146,11 +78,6 @@ fn the_closure_api_allocates_nothing_and_its_future_is_small() {
         .clock(&clock)
         .seed(5)
         .call();
-    let size = core::mem::size_of_val(&call);
-    println!("closure API call future over MockClock + ExponentialBackoff: {size} bytes");
-    if cfg!(target_pointer_width = "64") {
-        assert!(size <= 512, "closure API future grew to {size} bytes");
-    }
     let (result, allocations) = counted(|| embassy_futures::block_on(call));
     assert_eq!(result.unwrap(), 42);
     assert_eq!((calls.get(), notes.get()), (4, 3));

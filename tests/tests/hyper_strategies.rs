@@ -15,62 +15,10 @@ use tenace::rand_core::Rng;
 use tenace::{RetryStrategy, SeededRng, StopReason};
 use tenace_hyper::{Client, ClientBuilder};
 use tenace_tests::fault_server::{Fault, FaultServer};
+use tenace_tests::strategies::{UserDecorrelated, UserJitter};
 
 const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// Uniform in `[lo, hi]`, to the nanosecond.
-fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: Duration, hi: Duration) -> Duration {
-    let span = u64::try_from((hi - lo).as_nanos()).unwrap();
-    lo + Duration::from_nanos(rng.next_u64() % (span + 1))
-}
-
-/// A jitter strategy written as user code: uniform in `[min, max]`.
-#[derive(Debug, Clone)]
-struct UserJitter {
-    min: Duration,
-    max: Duration,
-}
-
-impl RetryStrategy for UserJitter {
-    fn delay<R: Rng + ?Sized>(&mut self, _attempt: u32, rng: &mut R) -> Duration {
-        uniform(rng, self.min, self.max)
-    }
-    fn max_delay(&self) -> Duration {
-        self.max
-    }
-}
-
-/// Decorrelated jitter written as user code: uniform in
-/// `[base, 3 × previous]`, capped at `max`. Its state is the previous delay,
-/// kept on the value itself: the client must give each call its own copy.
-#[derive(Debug, Clone)]
-struct UserDecorrelated {
-    base: Duration,
-    max: Duration,
-    last: Duration,
-}
-
-impl UserDecorrelated {
-    const fn new(base: Duration, max: Duration) -> Self {
-        Self {
-            base,
-            max,
-            last: base,
-        }
-    }
-}
-
-impl RetryStrategy for UserDecorrelated {
-    fn delay<R: Rng + ?Sized>(&mut self, _attempt: u32, rng: &mut R) -> Duration {
-        let d = uniform(rng, self.base, self.last * 3);
-        self.last = d.min(self.max);
-        self.last
-    }
-    fn max_delay(&self) -> Duration {
-        self.max
-    }
 }
 
 /// The generator of a client's `k`-th call (from 0) when the client is

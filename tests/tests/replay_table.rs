@@ -32,7 +32,7 @@ use hyper_util::client::legacy::Client as HyperUtilClient;
 use hyper_util::rt::TokioExecutor;
 use std_embedded_nal_async::Stack;
 use tenace_hyper::tenace::{
-    AttemptContext, FailureKind, FixedDelay, Policy, Replay, StopReason, TransportError as _,
+    AttemptContext, FailureKind, FixedDelay, Policy, Replay, RetryError, StopReason, TransportError,
 };
 use tenace_hyper::tower::{RetryLayer, RetrySafe, RetryStats};
 use tenace_tests::fault_server::{Fault, FaultServer, closed_port_addr};
@@ -259,6 +259,29 @@ impl Target {
 }
 
 /// A current-thread tokio runtime for the hyper client and the tower layer.
+/// A row as one client saw it: a call that answered (its status and body
+/// already checked) with its attempts, or the engine's stop.
+fn observe<E: TransportError>(
+    row: Row,
+    target: &Target,
+    client: &str,
+    result: Result<u32, RetryError<E>>,
+) -> Observed {
+    let (outcome, attempts) = match result {
+        Ok(attempts) => (Outcome::Ok, attempts),
+        Err(e) => (
+            Outcome::Stopped(e.reason(), e.last_error().map(TransportError::kind)),
+            e.attempts(),
+        ),
+    };
+    Observed {
+        row,
+        outcome,
+        attempts,
+        received: target.received(row, client),
+    }
+}
+
 fn tokio_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -291,26 +314,15 @@ async fn hyper_client(row: Row) -> Observed {
     if let Some(body) = row.body() {
         request = request.body(body);
     }
-    let (outcome, attempts) = match request.send().await {
-        Ok(response) => {
-            assert_eq!(
-                (response.status().as_u16(), &response.bytes()[..]),
-                (200, DONE),
-                "{CLIENT}: {row:?}"
-            );
-            (Outcome::Ok, response.attempts())
-        }
-        Err(e) => (
-            Outcome::Stopped(e.reason(), e.last_error().map(|e| e.kind())),
-            e.attempts(),
-        ),
-    };
-    Observed {
-        row,
-        outcome,
-        attempts,
-        received: target.received(row, CLIENT),
-    }
+    let result = request.send().await.map(|response| {
+        assert_eq!(
+            (response.status().as_u16(), &response.bytes()[..]),
+            (200, DONE),
+            "{CLIENT}: {row:?}"
+        );
+        response.attempts()
+    });
+    observe(row, &target, CLIENT, result)
 }
 
 /// (b) `RetryLayer` around hyper-util's client; the hook is a
@@ -341,7 +353,7 @@ async fn tower_layer(row: Row) -> Observed {
     if let Some(safe) = row.marking.mark() {
         request.extensions_mut().insert(RetrySafe(safe));
     }
-    let (outcome, attempts) = match service.oneshot(request).await {
+    let result = match service.oneshot(request).await {
         Ok(response) => {
             let stats = *response
                 .extensions()
@@ -355,19 +367,11 @@ async fn tower_layer(row: Row) -> Observed {
                 .expect("the body")
                 .to_bytes();
             assert_eq!((status, &body[..]), (200, DONE), "{CLIENT}: {row:?}");
-            (Outcome::Ok, stats.attempts())
+            Ok(stats.attempts())
         }
-        Err(e) => (
-            Outcome::Stopped(e.reason(), e.last_error().map(|e| e.kind())),
-            e.attempts(),
-        ),
+        Err(e) => Err(e),
     };
-    Observed {
-        row,
-        outcome,
-        attempts,
-        received: target.received(row, CLIENT),
-    }
+    observe(row, &target, CLIENT, result)
 }
 
 /// (c) `tenace_embedded::Client` over std sockets; the hook is a request
@@ -418,26 +422,15 @@ fn embedded_client(row: Row) -> Observed {
         request = request.body(body);
     }
     let mut buffer = [0u8; 1024];
-    let (outcome, attempts) = match async_io::block_on(request.send(&mut buffer)) {
-        Ok(response) => {
-            assert_eq!(
-                (response.status(), response.body()),
-                (200, DONE),
-                "{CLIENT}: {row:?}"
-            );
-            (Outcome::Ok, response.attempts())
-        }
-        Err(e) => (
-            Outcome::Stopped(e.reason(), e.last_error().map(|e| e.kind())),
-            e.attempts(),
-        ),
-    };
-    Observed {
-        row,
-        outcome,
-        attempts,
-        received: target.received(row, CLIENT),
-    }
+    let result = async_io::block_on(request.send(&mut buffer)).map(|response| {
+        assert_eq!(
+            (response.status(), response.body()),
+            (200, DONE),
+            "{CLIENT}: {row:?}"
+        );
+        response.attempts()
+    });
+    observe(row, &target, CLIENT, result)
 }
 
 /// The rows where `observed` (from client `name`) differs from `reference`

@@ -10,13 +10,14 @@ use core::time::Duration;
 use std_embedded_nal_async::Stack;
 use tenace::rand_core::Rng;
 use tenace::{
-    AttemptContext, CallOutcome, FailureKind, FixedDelay, Middleware, RetryEvent, RetryStrategy,
-    StopReason, TransportError as _,
+    AttemptContext, CallOutcome, FailureKind, FixedDelay, Middleware, RetryEvent, StopReason,
+    TransportError as _,
 };
 use tenace_embedded::{
     Client, ClientBuilder, Error, Head, HttpTransport, Request, RequestError, SeedSource, Timeouts,
 };
 use tenace_tests::fault_server::{Fault, FaultServer};
+use tenace_tests::strategies::{UserDecorrelated, UserJitter};
 
 const SEED: u64 = 0x5eed;
 const STEP: Duration = Duration::from_millis(10);
@@ -34,63 +35,6 @@ fn timeouts() -> Timeouts {
         .connect(Duration::from_secs(2))
         .exchange(ms(500))
         .body(ms(500))
-}
-
-/// A duration drawn uniformly from `[lo, hi]` (microsecond steps).
-fn uniform<R: Rng + ?Sized>(rng: &mut R, lo: Duration, hi: Duration) -> Duration {
-    let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
-    if hi <= lo {
-        return Duration::from_micros(lo);
-    }
-    Duration::from_micros(lo + rng.next_u64() % (hi - lo + 1))
-}
-
-/// A user's jitter: every delay uniform in `[min, max]`.
-#[derive(Debug, Clone)]
-struct UserJitter {
-    min: Duration,
-    max: Duration,
-}
-
-impl RetryStrategy for UserJitter {
-    fn delay<R: Rng + ?Sized>(&mut self, _attempt: u32, rng: &mut R) -> Duration {
-        uniform(rng, self.min, self.max)
-    }
-    fn max_delay(&self) -> Duration {
-        self.max
-    }
-}
-
-/// A user's decorrelated jitter: `min(uniform(base, 3 × previous), cap)`,
-/// the previous delay starting at `base`. The state lives in the value, and
-/// the client clones the value for each call.
-#[derive(Debug, Clone)]
-struct UserDecorrelated {
-    base: Duration,
-    cap: Duration,
-    previous: Option<Duration>,
-}
-
-impl UserDecorrelated {
-    fn new(base: Duration, cap: Duration) -> Self {
-        Self {
-            base,
-            cap,
-            previous: None,
-        }
-    }
-}
-
-impl RetryStrategy for UserDecorrelated {
-    fn delay<R: Rng + ?Sized>(&mut self, _attempt: u32, rng: &mut R) -> Duration {
-        let previous = self.previous.unwrap_or(self.base);
-        let delay = uniform(rng, self.base, previous.saturating_mul(3)).min(self.cap);
-        self.previous = Some(delay);
-        delay
-    }
-    fn max_delay(&self) -> Duration {
-        self.cap
-    }
 }
 
 /// Records the delay of every retry, per call.

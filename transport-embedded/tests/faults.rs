@@ -762,6 +762,9 @@ fn wake_on_link_up_over_the_network() {
     assert_eq!(response.body(), b"back");
     assert_eq!(recorder.attempts(), 2);
     assert_eq!(recorder.retry_delays(), [Duration::from_secs(30)]);
+    // Wall time on purpose: the signal comes from a real thread while the
+    // client waits on embassy's std timer and a real socket; far below the
+    // 30 s backoff it cuts short.
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     assert_eq!(server.received(), 2);
 }
@@ -804,24 +807,4 @@ fn jitter_follows_the_seed() {
     assert!(first[1] <= Duration::from_millis(40), "{first:?}");
     assert_eq!(delays(7), first);
     assert_ne!(delays(8), first);
-}
-
-#[test]
-fn request_future_size() {
-    let stack = Stack::default();
-    let client = Client::builder(HttpTransport::new(&stack, &stack), SEED)
-        .base_url("http://127.0.0.1:9/")
-        .build()
-        .expect("valid client");
-    let mut buffer = [0u8; 256];
-    let future = client.get("/x").send(&mut buffer);
-    let size = core::mem::size_of_val(&future);
-    println!("Client::send future over reqwless + std-embedded-nal-async (x86_64): {size} bytes");
-    // The joined URL (256 bytes) lives in the future; the response buffer
-    // does not. With `tls`, reqwless's connect future holds embedded-tls's
-    // handshake state, which dominates.
-    let limit = if cfg!(feature = "tls") { 40_000 } else { 4_096 };
-    assert!(size > 256, "{size}");
-    assert!(size < limit, "{size}");
-    drop(future);
 }

@@ -3,11 +3,7 @@
 //! against a bare hyper-util client doing the same work (build the request
 //! from a URL string, send it, read the whole body).
 
-use core::alloc::{GlobalAlloc, Layout};
-use core::cell::Cell;
 use core::convert::Infallible;
-use core::sync::atomic::{AtomicU64, Ordering};
-use std::alloc::System;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -15,49 +11,14 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client as Bare;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tenace_hyper::Client;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments;
-// the counter is a relaxed atomic and the flag a const thread-local that
-// never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use tenace_tests::heap::{Counting, counted_async};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOCATOR: Counting = Counting;
 
 /// Allocations made on this thread while `f` runs.
 async fn count<F: core::future::Future<Output = ()>>(f: F) -> u64 {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
-    f.await;
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    counted_async(f).await.1.allocations
 }
 
 /// A hyper server on its own thread (its allocations are not counted).

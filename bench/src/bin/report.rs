@@ -10,6 +10,7 @@
 //! report [--criterion DIR] [--flash FILE] [--callgrind] [--no-hyper] [--rounds N]
 //! report loop <contender> <success|fail3> <calls>   (what callgrind runs)
 //! report hyper-loop <bare|tenace|reqwest> <calls>           (likewise, for the GETs)
+//! report sizes                                      (the future-size budget alone)
 //! ```
 //!
 //! Timing: for each contender and path, the number of calls that takes
@@ -607,6 +608,15 @@ fn main() -> ExitCode {
             }
         };
     }
+    if args.first().map(String::as_str) == Some("sizes") {
+        let (sizes, within_budget) = tenace_bench::sizes::table(&tenace_bench::sizes::measure());
+        print!("{sizes}");
+        return if within_budget {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     if args.first().map(String::as_str) == Some("loop") {
         let parsed = (
             args.get(1).and_then(|a| a.parse::<usize>().ok()),
@@ -649,6 +659,8 @@ fn main() -> ExitCode {
         .collect();
     println!("{}", table(&rows, &o));
     print!("{}", timer_sizes());
+    let (sizes, sizes_within_budget) = tenace_bench::sizes::table(&tenace_bench::sizes::measure());
+    print!("{sizes}");
     if o.hyper {
         print!("{}", hyper_allocations(o.callgrind));
     }
@@ -660,6 +672,10 @@ fn main() -> ExitCode {
     }
     if let Some(dir) = &o.criterion {
         print!("{}", other_criterion(dir));
+    }
+    if !sizes_within_budget {
+        eprintln!("a future grew past its size budget (see the table)");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

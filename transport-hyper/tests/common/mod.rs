@@ -19,6 +19,9 @@ use tenace_hyper::ClientBuilder;
 pub enum Reply {
     /// This status, headers and body.
     Status(u16, Vec<(&'static str, String)>, &'static str),
+    /// This status, these headers (names and values verbatim, in order)
+    /// and this body.
+    Raw(u16, Vec<(String, String)>, Vec<u8>),
     /// Never answer.
     Hang,
     /// Drop the connection without answering (the client sees EOF after
@@ -132,6 +135,18 @@ impl MemoryServer {
                 *response.status_mut() = StatusCode::from_u16(code).unwrap();
                 for (name, value) in headers {
                     response.headers_mut().append(name, value.parse().unwrap());
+                }
+                Ok(response)
+            }
+            Reply::Raw(code, headers, body) => {
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                *response.status_mut() = StatusCode::from_u16(code).unwrap();
+                for (name, value) in headers {
+                    let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+                    response.headers_mut().append(
+                        name,
+                        http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+                    );
                 }
                 Ok(response)
             }
