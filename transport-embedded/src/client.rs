@@ -17,8 +17,9 @@ use heapless::{String, Vec};
 use tenace::{AttemptContext, Backoff, Limits, Middleware, Policy, RetryOn, RetryStrategy};
 
 use crate::error::{Error, RequestError};
+use crate::head::check_header;
 use crate::hooks::Hooks;
-use crate::request::{Header, Method, Request, check_header};
+use crate::request::{Header, Method, Request};
 use crate::request_builder::RequestBuilder;
 use crate::response::Head;
 use crate::retry_rule::RetryRule;

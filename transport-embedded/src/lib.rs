@@ -9,8 +9,10 @@ extern crate std;
 #[macro_use]
 mod fmt;
 
+mod buffered;
 mod client;
 mod error;
+mod head;
 mod hooks;
 mod link;
 mod request;
@@ -18,10 +20,12 @@ mod request_builder;
 mod response;
 mod retry_rule;
 mod seed;
+mod timeouts;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
 
+pub use buffered::Buffered;
 pub use client::{Client, ClientBuilder, join_url};
 pub use error::{Cause, Error, IoErrorKind, Phase, RequestError};
 pub use link::{LinkUp, WakeOnLinkUp};
@@ -31,9 +35,10 @@ pub use response::{Head, Response};
 pub use retry_rule::RetryRule;
 pub use seed::SeedSource;
 pub use tenace::EmbassyClock;
+pub use timeouts::Timeouts;
 #[cfg(feature = "tls")]
 pub use tls::{Tls, TlsVerify};
-pub use transport::{Buffered, HttpTransport, SendOnce, Timeouts};
+pub use transport::{HttpTransport, SendOnce};
 
 /// The retry engine, re-exported so firmware needs one dependency.
 pub use tenace;

@@ -19,6 +19,7 @@ use core::error::Error as StdError;
 use core::fmt;
 use core::time::Duration;
 use std::io;
+use std::time::SystemTime;
 
 use http::StatusCode;
 use tenace::{FailureKind, TransportError};
@@ -119,10 +120,11 @@ impl Error {
         matches!(self, Self::Connect(_))
     }
 
-    /// Builds an [`Error::Status`] from a response.
-    pub(crate) fn from_status(response: Response) -> Self {
-        let retry_after =
-            crate::retry_after_from_headers(response.headers(), std::time::SystemTime::now());
+    /// Builds an [`Error::Status`] from a response, reading a
+    /// `Retry-After` date against `now` when the response has no `Date`
+    /// header (see [`retry_after_from_headers`](crate::retry_after_from_headers)).
+    pub(crate) fn from_status(response: Response, now: SystemTime) -> Self {
+        let retry_after = crate::retry_after_from_headers(response.headers(), now);
         Self::Status {
             status: response.status(),
             retry_after,

@@ -1,13 +1,12 @@
 //! Interceptors for [`Client`](crate::Client): code that edits each attempt's
-//! request or sees each response, registered at run time as the reference's
-//! `api.interceptors.request.use(...)`.
+//! request or sees each response, registered on the client's builder.
 //!
 //! A synchronous interceptor is a closure
 //! ([`ClientBuilder::request_interceptor`](crate::ClientBuilder::request_interceptor))
 //! and costs no allocation. One that must await (a token provider, a
 //! signing service) implements [`AsyncRequestInterceptor`] or
 //! [`AsyncResponseInterceptor`] and returns a boxed future, once per
-//! attempt. [`Auth`] is the reference's `AuthPlugin`: its token provider is
+//! attempt. [`Auth`] is a request interceptor whose token provider is
 //! awaited on **every** attempt, so a retry after a `401` or an expiry sends
 //! a fresh token.
 //!
@@ -28,6 +27,7 @@ use tenace::AttemptContext;
 use crate::error::{BoxError, Error};
 use crate::request::Request;
 use crate::response::Response;
+use crate::wall_clock::WallClock;
 
 /// A boxed, sendable future: what the async interceptor traits return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -95,8 +95,7 @@ where
     }
 }
 
-/// Sets `Authorization` on every attempt from a token provider: the
-/// reference's `AuthPlugin`.
+/// Sets `Authorization` on every attempt from a token provider.
 ///
 /// The header value is marked sensitive, and tenace-hyper never logs header
 /// values.
@@ -200,6 +199,8 @@ impl tenace::RequestInterceptor<Request, Error> for RequestHooks<'_> {
 pub(crate) struct ResponseHooks<'a> {
     pub(crate) hooks: &'a [ResponseHook],
     pub(crate) error_for_status: bool,
+    /// The client's clock, for a `Retry-After` date.
+    pub(crate) wall: &'a WallClock,
 }
 
 impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
@@ -215,7 +216,7 @@ impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
             };
         }
         if self.error_for_status {
-            response.error_for_status()
+            response.error_for_status_at(self.wall.now())
         } else {
             Ok(response)
         }

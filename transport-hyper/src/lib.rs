@@ -9,11 +9,13 @@ pub mod interceptor;
 mod predicate;
 mod request;
 mod response;
+mod seed;
 mod strategy;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod trace;
 mod transport;
+mod wall_clock;
 
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
 pub use error::{BoxError, CallError, Error};

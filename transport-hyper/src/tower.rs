@@ -56,13 +56,14 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument as _;
 
-use crate::client::CallSeeds;
 use crate::error::{BoxError, CallError, Error, classify_boxed};
 use crate::interceptor::BoxFuture;
 use crate::predicate::{BorrowedRetryOn, SharedRetryOn, or_transient};
 use crate::response::Response;
+use crate::seed::{CallSeeds, fresh_seed};
 use crate::strategy::StoredStrategy;
 use crate::trace::{Trace, call_span};
+use crate::wall_clock::WallClock;
 use tenace::TokioClock;
 
 /// Marks a request safe (`RetrySafe(true)`) or unsafe (`RetrySafe(false)`)
@@ -185,6 +186,7 @@ impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
 
     fn layer(&self, inner: S) -> Retry<S> {
+        let clock = TokioClock::new();
         Retry {
             inner,
             shared: Arc::new(Shared {
@@ -192,8 +194,9 @@ impl<S> Layer<S> for RetryLayer {
                 limits: self.limits,
                 retry_on: Arc::clone(&self.retry_on),
                 error_for_status: self.error_for_status,
-                clock: TokioClock::new(),
-                seeds: CallSeeds::new(self.seed.unwrap_or_else(crate::client::fresh_seed)),
+                clock,
+                wall: WallClock::new(clock),
+                seeds: CallSeeds::new(self.seed.unwrap_or_else(fresh_seed)),
             }),
         }
     }
@@ -205,6 +208,8 @@ struct Shared {
     retry_on: SharedRetryOn,
     error_for_status: bool,
     clock: TokioClock,
+    /// `clock` as a wall clock, for a `Retry-After` date.
+    wall: WallClock,
     seeds: CallSeeds,
 }
 
@@ -255,6 +260,7 @@ where
         let transport = ServiceTransport {
             inner: Mutex::new(self.inner.clone()),
             error_for_status: shared.error_for_status,
+            wall: shared.wall,
             body: PhantomData,
         };
         Box::pin(async move {
@@ -291,6 +297,7 @@ struct ServiceTransport<S, B> {
     /// future `Send`) for any `Send` service; locked briefly to clone.
     inner: Mutex<S>,
     error_for_status: bool,
+    wall: WallClock,
     body: PhantomData<fn(B)>,
 }
 
@@ -319,11 +326,10 @@ where
         let status = response.status();
         if self.error_for_status && (status.is_client_error() || status.is_server_error()) {
             let (parts, _body) = response.into_parts();
-            return Err(Error::from_status(Response::new(
-                parts.status,
-                parts.headers,
-                Bytes::new(),
-            )));
+            return Err(Error::from_status(
+                Response::new(parts.status, parts.headers, Bytes::new()),
+                self.wall.now(),
+            ));
         }
         Ok(response)
     }
