@@ -13,6 +13,7 @@
 //! out in one write), then the same buffer receives the response.
 #![allow(async_fn_in_trait)]
 
+#[cfg(feature = "tls")]
 use core::cell::RefCell;
 use core::fmt;
 use core::future::Future;
