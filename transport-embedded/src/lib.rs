@@ -11,6 +11,7 @@ mod fmt;
 
 mod buffered;
 mod client;
+mod client_builder;
 mod error;
 mod head;
 mod hooks;
@@ -24,9 +25,11 @@ mod timeouts;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
+mod url;
 
 pub use buffered::Buffered;
-pub use client::{Client, ClientBuilder, join_url};
+pub use client::Client;
+pub use client_builder::ClientBuilder;
 pub use error::{Cause, Error, IoErrorKind, Phase, RequestError};
 pub use link::{LinkUp, WakeOnLinkUp};
 pub use request::{Header, Method, Request};
@@ -39,6 +42,7 @@ pub use timeouts::Timeouts;
 #[cfg(feature = "tls")]
 pub use tls::{Tls, TlsVerify};
 pub use transport::{HttpTransport, SendOnce};
+pub use url::join_url;
 
 /// The retry engine, re-exported so firmware needs one dependency.
 pub use tenace;
