@@ -202,7 +202,7 @@ impl RequestBuilder {
 
     /// The backoff strategy, for this request: one of tenace's or any
     /// [`RetryStrategy`] of your own (see
-    /// [`ClientBuilder::retry_strategy`]).
+    /// [`ClientBuilder::retry_strategy`](crate::ClientBuilder::retry_strategy)).
     pub fn retry_strategy<S>(mut self, strategy: S) -> Self
     where
         S: RetryStrategy + Clone + Send + Sync + 'static,
@@ -242,7 +242,7 @@ impl RequestBuilder {
 
     /// Whether a 4xx or 5xx response becomes [`Error::Status`] for this
     /// request (default: the client's
-    /// [`error_for_status`](ClientBuilder::error_for_status)).
+    /// [`error_for_status`](crate::ClientBuilder::error_for_status)).
     pub const fn error_for_status(mut self, yes: bool) -> Self {
         self.error_for_status = yes;
         self
