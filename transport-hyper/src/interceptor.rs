@@ -222,3 +222,48 @@ impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::time::Duration;
+    use std::time::UNIX_EPOCH;
+
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+    use tenace::http::HttpDate;
+    use tenace::{ResponseInterceptor as _, TokioClock, TransportError as _};
+
+    use super::*;
+
+    /// A 503 whose `Retry-After` is a date `secs` after `at` (whole
+    /// seconds), without a `Date` header.
+    fn unavailable_until(at: std::time::SystemTime, secs: u64) -> Response {
+        let unix = at.duration_since(UNIX_EPOCH).unwrap().as_secs() + secs;
+        let mut headers = HeaderMap::new();
+        let date = HttpDate::from_unix_secs(unix).to_string();
+        headers.insert(http::header::RETRY_AFTER, date.parse().unwrap());
+        Response::new(StatusCode::SERVICE_UNAVAILABLE, headers, Bytes::new())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_date_is_read_against_the_clients_clock() {
+        let wall = WallClock::new(TokioClock::new());
+        let hooks = ResponseHooks {
+            hooks: &[],
+            error_for_status: true,
+            wall: &wall,
+        };
+        // Up to the next whole second of the wall clock, so that the date
+        // says exactly 30 s from now.
+        let since_epoch = wall.now().duration_since(UNIX_EPOCH).unwrap();
+        let whole = Duration::from_secs(since_epoch.as_secs() + 1);
+        tokio::time::sleep(whole - since_epoch).await;
+        let response = unavailable_until(wall.now(), 30);
+        // Ten seconds of virtual time pass before the status check.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let cx = AttemptContext::new(1, Duration::ZERO);
+        let error = hooks.intercept(response, &cx).await.unwrap_err();
+        assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(20)));
+    }
+}
