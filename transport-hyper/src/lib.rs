@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod body;
+mod classify;
 mod client;
 mod connector;
 mod error;
@@ -15,6 +17,7 @@ mod strategy;
 pub mod tower;
 mod trace;
 mod transport;
+mod transport_builder;
 mod wall_clock;
 
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
@@ -22,8 +25,9 @@ pub use error::{BoxError, CallError, Error};
 pub use request::{RedactedUrl, Request};
 pub use response::{Response, retry_after_from_headers};
 pub use tenace::TokioClock;
-pub use transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, HyperTransport, TransportBuilder,
+pub use transport::HyperTransport;
+pub use transport_builder::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, TransportBuilder,
 };
 
 /// The engine, re-exported so one dependency gives the strategies and

@@ -21,7 +21,7 @@ use crate::request::Request;
 use crate::response::Response;
 use crate::seed::{CallSeeds, fresh_seed};
 use crate::strategy::StoredStrategy;
-use crate::transport::TransportBuilder;
+use crate::transport_builder::TransportBuilder;
 use crate::wall_clock::WallClock;
 
 /// Configures a [`Client`]; see [`Client::builder`].
