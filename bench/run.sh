@@ -47,11 +47,9 @@ if [ "$criterion" = 1 ]; then
     # Results land in $CARGO_TARGET_DIR/criterion; the report reads them.
     lto cargo bench --quiet -p tenace-bench --bench retry -- --quick --noplot >"$target_dir/criterion-retry.log" 2>&1 \
         || { cat "$target_dir/criterion-retry.log" >&2; exit 1; }
-    if [ -f transport-hyper/benches/throughput.rs ] && grep -q criterion transport-hyper/benches/throughput.rs; then
-        log "hyper throughput bench (quick mode)"
-        cargo bench --quiet -p tenace-hyper --bench throughput -- --quick --noplot >"$target_dir/criterion-throughput.log" 2>&1 \
-            || log "the hyper throughput bench failed: see $target_dir/criterion-throughput.log"
-    fi
+    log "hyper throughput bench (quick mode)"
+    cargo bench --quiet -p tenace-bench --bench hyper_throughput -- --quick --noplot >"$target_dir/criterion-throughput.log" 2>&1 \
+        || log "the hyper throughput bench failed: see $target_dir/criterion-throughput.log"
 fi
 
 if [ "$callgrind" = 1 ]; then

@@ -9,8 +9,11 @@ extern crate std;
 #[macro_use]
 mod fmt;
 
+mod buffered;
 mod client;
+mod client_builder;
 mod error;
+mod head;
 mod hooks;
 mod link;
 mod request;
@@ -18,11 +21,15 @@ mod request_builder;
 mod response;
 mod retry_rule;
 mod seed;
+mod timeouts;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
+mod url;
 
-pub use client::{Client, ClientBuilder, join_url};
+pub use buffered::Buffered;
+pub use client::Client;
+pub use client_builder::ClientBuilder;
 pub use error::{Cause, Error, IoErrorKind, Phase, RequestError};
 pub use link::{LinkUp, WakeOnLinkUp};
 pub use request::{Header, Method, Request};
@@ -31,9 +38,11 @@ pub use response::{Head, Response};
 pub use retry_rule::RetryRule;
 pub use seed::SeedSource;
 pub use tenace::EmbassyClock;
+pub use timeouts::Timeouts;
 #[cfg(feature = "tls")]
 pub use tls::{Tls, TlsVerify};
-pub use transport::{Buffered, HttpTransport, SendOnce, Timeouts};
+pub use transport::{HttpTransport, SendOnce};
+pub use url::join_url;
 
 /// The retry engine, re-exported so firmware needs one dependency.
 pub use tenace;

@@ -10,12 +10,13 @@ use tenace::{
     StopReason, TransportError,
 };
 
-use crate::client::{Client, join_url};
+use crate::client::Client;
 use crate::error::Error;
 use crate::request::{Header, Method, Request};
 use crate::response::Response;
 use crate::retry_rule::RetryRule;
 use crate::transport::SendOnce;
+use crate::url::join_url;
 
 /// One request being configured: headers, body and policy overrides that
 /// apply to it alone. Sent with [`send`](Self::send).

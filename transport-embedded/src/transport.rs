@@ -1,5 +1,5 @@
-//! One attempt over reqwless, with a timeout per phase; and the
-//! [`tenace::Transport`] that reads every attempt into one caller buffer.
+//! One attempt over reqwless, with a timeout per phase: [`SendOnce`] and
+//! its implementation, [`HttpTransport`].
 //!
 //! An attempt has three phases, each with its own timeout on the clock:
 //!
@@ -13,86 +13,31 @@
 //! out in one write), then the same buffer receives the response.
 #![allow(async_fn_in_trait)]
 
+#[cfg(feature = "tls")]
 use core::cell::RefCell;
 use core::fmt;
 use core::future::Future;
-use core::marker::PhantomData;
 use core::time::Duration;
 
 use embassy_futures::select::{Either, select};
 use embedded_io_async::Write as _;
 use embedded_nal_async::{Dns, TcpConnect};
 use reqwless::client::HttpClient;
+use tenace::Clock;
 use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
-use tenace::{Clock, Replay, Retried, Transport};
 
 use crate::error::{Cause, Error, Phase, RequestError};
-use crate::request::{Request, write_head};
+use crate::head::write_head;
+use crate::request::Request;
 use crate::response::{Head, Response};
+use crate::timeouts::Timeouts;
 #[cfg(feature = "tls")]
 use crate::tls::Tls;
 use tenace::EmbassyClock;
 
-/// A timeout per phase of an attempt; `None` waits as long as it takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub struct Timeouts {
-    /// DNS, TCP connect and TLS handshake.
-    pub connect: Option<Duration>,
-    /// From connected to the end of the response head (writing the request
-    /// included).
-    pub exchange: Option<Duration>,
-    /// Reading the body.
-    pub body: Option<Duration>,
-}
-
-impl Timeouts {
-    /// 10 s to connect, 10 s for the response head, 30 s for the body.
-    pub const DEFAULT: Self = Self {
-        connect: Some(Duration::from_secs(10)),
-        exchange: Some(Duration::from_secs(10)),
-        body: Some(Duration::from_secs(30)),
-    };
-
-    /// No timeouts at all (the engine's per-attempt timeout still applies).
-    pub const NONE: Self = Self {
-        connect: None,
-        exchange: None,
-        body: None,
-    };
-
-    /// The same timeouts with this connect timeout.
-    #[must_use]
-    pub const fn connect(mut self, d: Duration) -> Self {
-        self.connect = Some(d);
-        self
-    }
-
-    /// The same timeouts with this exchange (response head) timeout.
-    #[must_use]
-    pub const fn exchange(mut self, d: Duration) -> Self {
-        self.exchange = Some(d);
-        self
-    }
-
-    /// The same timeouts with this body timeout.
-    #[must_use]
-    pub const fn body(mut self, d: Duration) -> Self {
-        self.body = Some(d);
-        self
-    }
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
 /// Sends a request once and reads the response into a buffer: one attempt,
 /// no retry. [`HttpTransport`] is the implementation; the trait lets a
-/// [`Client`](crate::Client) and [`Buffered`] take any of them (a test
+/// [`Client`](crate::Client) and [`Buffered`](crate::Buffered) take any of them (a test
 /// double, a wrapper that counts bytes).
 ///
 /// # Implementing
@@ -348,99 +293,5 @@ where
             body_len: body.len(),
         };
         Ok(Response::new(head, body))
-    }
-}
-
-/// A [`tenace::Transport`] that reads each attempt's response into one
-/// caller-owned buffer: what [`tenace::retry`] drives.
-///
-/// The engine's response is the [`Head`] (status, lengths, hints); the body
-/// of the last attempt stays in the buffer, and
-/// [`into_response`](Self::into_response) pairs the two once the call is
-/// over.
-///
-/// ```no_run
-/// # async fn demo(stack: &(impl embedded_nal_async::TcpConnect + embedded_nal_async::Dns)) {
-/// use tenace::{Policy, SeededRng};
-/// use tenace_embedded::{Buffered, HttpTransport, Request, SendOnce};
-///
-/// let http = HttpTransport::new(stack, stack);
-/// let mut buffer = [0u8; 1024];
-/// let transport = Buffered::new(&http, &mut buffer);
-/// let mut rng = SeededRng::new(0x5eed); // seed from the hardware RNG
-/// let retried = tenace::retry(&transport, http.clock(), &Policy::default(), &mut rng,
-///     Request::get("http://192.168.1.10/status")).await;
-/// if let Ok(retried) = retried {
-///     let response = transport.into_response(retried);
-///     let _ = (response.body(), response.attempts());
-/// }
-/// # }
-/// ```
-pub struct Buffered<'n, 'b, 'r, N> {
-    network: &'n N,
-    buffer: RefCell<&'b mut [u8]>,
-    request: PhantomData<Request<'r>>,
-}
-
-impl<N> fmt::Debug for Buffered<'_, '_, '_, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let len = self.buffer.try_borrow().map(|b| b.len()).ok();
-        f.debug_struct("Buffered")
-            .field("buffer_len", &len)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'n, 'b, N> Buffered<'n, 'b, '_, N> {
-    /// A transport sending through `network` into `buffer`.
-    pub const fn new(network: &'n N, buffer: &'b mut [u8]) -> Self {
-        Self {
-            network,
-            buffer: RefCell::new(buffer),
-            request: PhantomData,
-        }
-    }
-
-    /// The response of the call: the last attempt's head, the body it
-    /// describes, and the attempts and backoff the call took.
-    pub fn into_response(self, retried: Retried<Head>) -> Response<'b> {
-        let buffer: &'b [u8] = self.buffer.into_inner();
-        let head = retried.value;
-        let end = head.body_start.saturating_add(head.body_len);
-        Response::new(head, buffer.get(head.body_start..end).unwrap_or_default())
-            .after(retried.attempts, retried.slept)
-    }
-
-    /// The buffer back.
-    pub fn into_buffer(self) -> &'b mut [u8] {
-        self.buffer.into_inner()
-    }
-}
-
-impl<'r, N: SendOnce> Transport for Buffered<'_, '_, 'r, N> {
-    type Request = Request<'r>;
-    type Response = Head;
-    type Error = Error;
-
-    // The buffer is borrowed for the whole attempt; `try_borrow_mut` turns a
-    // second concurrent attempt into `Error::Busy`, never a panic.
-    #[allow(clippy::await_holding_refcell_ref)]
-    async fn send(&self, request: Request<'r>) -> Result<Head, Error> {
-        let mut buffer = self.buffer.try_borrow_mut().map_err(|_| Error::Busy)?;
-        match self.network.send_once(&request, &mut buffer).await {
-            Ok(response) => Ok(*response.head()),
-            Err(e) => {
-                warn!(
-                    "tenace-embedded: {} attempt failed: {}",
-                    request.method.as_str(),
-                    e
-                );
-                Err(e)
-            }
-        }
-    }
-
-    fn replay(&self, request: &Request<'r>) -> Replay {
-        request.replay()
     }
 }

@@ -5,7 +5,7 @@
 //! request have reached the server? hyper answers neither directly:
 //! `hyper_util`'s client error only says `is_connect()`, so [`Error`] is built
 //! by walking the `source()` chain (hyper's own error, then the I/O error
-//! under it) once, when the attempt fails.
+//! under it) once, when the attempt fails (the `classify` module).
 //!
 //! | variant | [`FailureKind`] | retried by default | replayed if not idempotent |
 //! |---|---|---|---|
@@ -18,7 +18,7 @@
 use core::error::Error as StdError;
 use core::fmt;
 use core::time::Duration;
-use std::io;
+use std::time::SystemTime;
 
 use http::StatusCode;
 use tenace::{FailureKind, TransportError};
@@ -119,10 +119,11 @@ impl Error {
         matches!(self, Self::Connect(_))
     }
 
-    /// Builds an [`Error::Status`] from a response.
-    pub(crate) fn from_status(response: Response) -> Self {
-        let retry_after =
-            crate::retry_after_from_headers(response.headers(), std::time::SystemTime::now());
+    /// Builds an [`Error::Status`] from a response, reading a
+    /// `Retry-After` date against `now` when the response has no `Date`
+    /// header (see [`retry_after_from_headers`](crate::retry_after_from_headers)).
+    pub(crate) fn from_status(response: Response, now: SystemTime) -> Self {
+        let retry_after = crate::retry_after_from_headers(response.headers(), now);
         Self::Status {
             status: response.status(),
             retry_after,
@@ -202,149 +203,9 @@ impl fmt::Display for UrlError {
 
 impl StdError for UrlError {}
 
-/// What the `source()` chain of a hyper or hyper-util error says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Connect,
-    Io,
-    Malformed,
-    Tls,
-}
-
-/// Classifies an error of `hyper_util`'s legacy client.
-///
-/// `is_connect()` marks failures before the request was written; below it,
-/// hyper's error says "canceled" (the pooled connection closed before the
-/// request was sent: nothing sent), "parse" (a malformed response) or
-/// "incomplete message" (EOF after sending), and an `io::Error` from rustls
-/// is a TLS failure. Anything else after the connection was made (a reset,
-/// a socket timeout) may have reached the server: [`Error::Io`], unless
-/// the I/O error is one that only happens before a connection exists
-/// (refused, unreachable).
-pub(crate) fn classify_client_error(err: hyper_util::client::legacy::Error) -> Error {
-    let initial = if err.is_connect() {
-        Class::Connect
-    } else {
-        Class::Io
-    };
-    into_error(classify_chain(initial, &err), Box::new(err))
-}
-
-/// Classifies a hyper error (from reading a response body).
-pub(crate) fn classify_hyper_error(err: hyper::Error) -> Error {
-    into_error(classify_chain(Class::Io, &err), Box::new(err))
-}
-
-#[cfg_attr(not(feature = "tower"), allow(dead_code))]
-/// Classifies any boxed error, e.g. from a tower service: the chain is
-/// searched for hyper-util, hyper and I/O errors.
-pub(crate) fn classify_boxed(err: BoxError) -> Error {
-    let class = classify_chain(Class::Io, &*err);
-    into_error(class, err)
-}
-
-fn into_error(class: Class, err: BoxError) -> Error {
-    match class {
-        Class::Connect => Error::Connect(err),
-        Class::Io => Error::Io(err),
-        Class::Malformed => Error::MalformedResponse(err),
-        Class::Tls => Error::Tls(err),
-    }
-}
-
-fn classify_chain(initial: Class, top: &(dyn StdError + 'static)) -> Class {
-    let mut class = initial;
-    let mut next: Option<&(dyn StdError + 'static)> = Some(top);
-    while let Some(e) = next {
-        next = e.source();
-        if is_tls(e) {
-            return Class::Tls;
-        }
-        if let Some(c) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
-            if c.is_connect() {
-                class = Class::Connect;
-            }
-        } else if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_parse() || h.is_parse_status() {
-                return Class::Malformed;
-            }
-            if h.is_canceled() {
-                // The connection closed before the request was written.
-                class = Class::Connect;
-            }
-        } else if let Some(io) = e.downcast_ref::<io::Error>() {
-            if refused_before_sending(io.kind()) {
-                class = Class::Connect;
-            }
-            // `io::Error::source()` skips the error it wraps: look at it.
-            if let Some(inner) = io.get_ref() {
-                next = Some(inner);
-            }
-        }
-    }
-    class
-}
-
-/// I/O errors that only happen before a connection exists.
-fn refused_before_sending(kind: io::ErrorKind) -> bool {
-    matches!(
-        kind,
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::AddrNotAvailable
-            | io::ErrorKind::HostUnreachable
-            | io::ErrorKind::NetworkUnreachable
-    )
-}
-
-#[cfg(feature = "rustls")]
-fn is_tls(e: &(dyn StdError + 'static)) -> bool {
-    e.is::<rustls::Error>()
-}
-
-#[cfg(not(feature = "rustls"))]
-fn is_tls(_e: &(dyn StdError + 'static)) -> bool {
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn kind_of(e: io::Error) -> FailureKind {
-        classify_boxed(Box::new(e)).kind()
-    }
-
-    #[test]
-    fn io_errors_are_classified_by_what_they_say_about_sending() {
-        assert_eq!(
-            kind_of(io::ErrorKind::ConnectionRefused.into()),
-            FailureKind::Connect
-        );
-        assert_eq!(
-            kind_of(io::ErrorKind::NetworkUnreachable.into()),
-            FailureKind::Connect
-        );
-        assert_eq!(
-            kind_of(io::ErrorKind::ConnectionReset.into()),
-            FailureKind::Io
-        );
-        assert_eq!(
-            kind_of(io::ErrorKind::UnexpectedEof.into()),
-            FailureKind::Io
-        );
-        // Wrapped twice, as connectors do: the inner error is found.
-        let nested = io::Error::other(io::Error::from(io::ErrorKind::ConnectionRefused));
-        assert_eq!(kind_of(nested), FailureKind::Connect);
-        assert_eq!(kind_of(io::Error::other("mystery")), FailureKind::Io);
-    }
-
-    #[cfg(feature = "rustls")]
-    #[test]
-    fn a_rustls_error_is_tls_however_deep() {
-        let cert = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
-        let nested = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, cert));
-        assert!(matches!(classify_boxed(Box::new(nested)), Error::Tls(_)));
-    }
 
     #[test]
     fn kinds_and_messages() {

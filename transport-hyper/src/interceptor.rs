@@ -1,13 +1,12 @@
 //! Interceptors for [`Client`](crate::Client): code that edits each attempt's
-//! request or sees each response, registered at run time as the reference's
-//! `api.interceptors.request.use(...)`.
+//! request or sees each response, registered on the client's builder.
 //!
 //! A synchronous interceptor is a closure
 //! ([`ClientBuilder::request_interceptor`](crate::ClientBuilder::request_interceptor))
 //! and costs no allocation. One that must await (a token provider, a
 //! signing service) implements [`AsyncRequestInterceptor`] or
 //! [`AsyncResponseInterceptor`] and returns a boxed future, once per
-//! attempt. [`Auth`] is the reference's `AuthPlugin`: its token provider is
+//! attempt. [`Auth`] is a request interceptor whose token provider is
 //! awaited on **every** attempt, so a retry after a `401` or an expiry sends
 //! a fresh token.
 //!
@@ -28,6 +27,7 @@ use tenace::AttemptContext;
 use crate::error::{BoxError, Error};
 use crate::request::Request;
 use crate::response::Response;
+use crate::wall_clock::WallClock;
 
 /// A boxed, sendable future: what the async interceptor traits return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -95,8 +95,7 @@ where
     }
 }
 
-/// Sets `Authorization` on every attempt from a token provider: the
-/// reference's `AuthPlugin`.
+/// Sets `Authorization` on every attempt from a token provider.
 ///
 /// The header value is marked sensitive, and tenace-hyper never logs header
 /// values.
@@ -200,6 +199,8 @@ impl tenace::RequestInterceptor<Request, Error> for RequestHooks<'_> {
 pub(crate) struct ResponseHooks<'a> {
     pub(crate) hooks: &'a [ResponseHook],
     pub(crate) error_for_status: bool,
+    /// The client's clock, for a `Retry-After` date.
+    pub(crate) wall: &'a WallClock,
 }
 
 impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
@@ -215,9 +216,54 @@ impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
             };
         }
         if self.error_for_status {
-            response.error_for_status()
+            response.error_for_status_at(self.wall.now())
         } else {
             Ok(response)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::time::Duration;
+    use std::time::UNIX_EPOCH;
+
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+    use tenace::http::HttpDate;
+    use tenace::{ResponseInterceptor as _, TokioClock, TransportError as _};
+
+    use super::*;
+
+    /// A 503 whose `Retry-After` is a date `secs` after `at` (whole
+    /// seconds), without a `Date` header.
+    fn unavailable_until(at: std::time::SystemTime, secs: u64) -> Response {
+        let unix = at.duration_since(UNIX_EPOCH).unwrap().as_secs() + secs;
+        let mut headers = HeaderMap::new();
+        let date = HttpDate::from_unix_secs(unix).to_string();
+        headers.insert(http::header::RETRY_AFTER, date.parse().unwrap());
+        Response::new(StatusCode::SERVICE_UNAVAILABLE, headers, Bytes::new())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_date_is_read_against_the_clients_clock() {
+        let wall = WallClock::new(TokioClock::new());
+        let hooks = ResponseHooks {
+            hooks: &[],
+            error_for_status: true,
+            wall: &wall,
+        };
+        // Up to the next whole second of the wall clock, so that the date
+        // says exactly 30 s from now.
+        let since_epoch = wall.now().duration_since(UNIX_EPOCH).unwrap();
+        let whole = Duration::from_secs(since_epoch.as_secs() + 1);
+        tokio::time::sleep(whole - since_epoch).await;
+        let response = unavailable_until(wall.now(), 30);
+        // Ten seconds of virtual time pass before the status check.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let cx = AttemptContext::new(1, Duration::ZERO);
+        let error = hooks.intercept(response, &cx).await.unwrap_err();
+        assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(20)));
     }
 }

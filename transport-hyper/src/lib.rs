@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod body;
+mod classify;
 mod client;
 mod connector;
 mod error;
@@ -9,19 +11,23 @@ pub mod interceptor;
 mod predicate;
 mod request;
 mod response;
+mod seed;
 mod strategy;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod trace;
 mod transport;
+mod transport_builder;
+mod wall_clock;
 
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
 pub use error::{BoxError, CallError, Error};
 pub use request::{RedactedUrl, Request};
 pub use response::{Response, retry_after_from_headers};
 pub use tenace::TokioClock;
-pub use transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, HyperTransport, TransportBuilder,
+pub use transport::HyperTransport;
+pub use transport_builder::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, TransportBuilder,
 };
 
 /// The engine, re-exported so one dependency gives the strategies and

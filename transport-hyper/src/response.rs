@@ -113,13 +113,25 @@ impl Response {
     }
 
     /// The response itself if its status is below 400, else
-    /// [`Error::Status`] carrying it (the reference's `raise_for_status()`).
+    /// [`Error::Status`] carrying it.
+    ///
+    /// A `Retry-After` date is read against the response's `Date` header,
+    /// or else against the system clock now (see
+    /// [`retry_after_from_headers`]). The client's own status check
+    /// ([`ClientBuilder::error_for_status`](crate::ClientBuilder::error_for_status))
+    /// reads the client's clock instead.
     ///
     /// # Errors
     /// [`Error::Status`] for a 4xx or 5xx status.
     pub fn error_for_status(self) -> Result<Self, Error> {
+        self.error_for_status_at(SystemTime::now())
+    }
+
+    /// [`error_for_status`](Self::error_for_status), with `now` as the
+    /// local time a `Retry-After` date is read against.
+    pub(crate) fn error_for_status_at(self, now: SystemTime) -> Result<Self, Error> {
         if self.status.is_client_error() || self.status.is_server_error() {
-            Err(Error::from_status(self))
+            Err(Error::from_status(self, now))
         } else {
             Ok(self)
         }

@@ -3,7 +3,7 @@
 //! the same work (build the request from a URL, send it, read the whole
 //! body), in the same run, against the same in-process hyper server.
 //!
-//! `cargo bench -p tenace-hyper --bench throughput` (add `-- --quick` for a
+//! `cargo bench -p tenace-bench --bench hyper_throughput` (add `-- --quick` for a
 //! shorter run). After criterion's two measurements it prints both rates
 //! and their ratio from an interleaved run of its own.
 

@@ -1,0 +1,408 @@
+//! [`ClientBuilder`]: a client's settings and their defaults.
+
+use core::fmt;
+use core::time::Duration;
+use std::sync::Arc;
+
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, Uri};
+use tenace::{AttemptContext, Limits, Middleware, RetryEvent, RetryOn, RetryStrategy, TokioClock};
+
+use super::middleware::SharedMiddleware;
+use super::request_builder::header_pair;
+use super::url::RedactedBase;
+use super::{Client, Inner};
+use crate::error::{Error, UrlError};
+use crate::interceptor::{
+    AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, ResponseHook,
+};
+use crate::predicate::{SharedRetryOn, or_transient};
+use crate::request::Request;
+use crate::response::Response;
+use crate::seed::{CallSeeds, fresh_seed};
+use crate::strategy::StoredStrategy;
+use crate::transport_builder::TransportBuilder;
+use crate::wall_clock::WallClock;
+
+/// Configures a [`Client`]; see [`Client::builder`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`base_url`](Self::base_url) | none: URLs must be absolute |
+/// | [`max_retries`](Self::max_retries) | 3 (four attempts) |
+/// | [`retry_strategy`](Self::retry_strategy) | [`Backoff::default`](tenace::Backoff::default): exponential from 1 s, ×2, capped at 30 s, full jitter |
+/// | [`retry_on`](Self::retry_on) | [`tenace::NetworkErrors`]: connect, timeout, reset |
+/// | [`timeout`](Self::timeout) (per attempt) | none |
+/// | [`deadline`](Self::deadline) (whole call) | none |
+/// | [`connect_timeout`](Self::connect_timeout) | 10 s |
+/// | [`max_response_bytes`](Self::max_response_bytes) | 8 MiB |
+/// | [`error_for_status`](Self::error_for_status) | off: a 500 is a response |
+pub struct ClientBuilder {
+    transport: TransportBuilder,
+    base_url: Option<String>,
+    default_headers: HeaderMap,
+    strategy: StoredStrategy,
+    limits: Limits,
+    retry_on: SharedRetryOn,
+    transient: bool,
+    error_for_status: bool,
+    request_hooks: Vec<RequestHook>,
+    response_hooks: Vec<ResponseHook>,
+    middleware: Vec<SharedMiddleware>,
+    seed: Option<u64>,
+    error: Option<Error>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("transport", &self.transport)
+            .field("base_url", &RedactedBase(self.base_url.as_deref()))
+            .field(
+                "default_headers",
+                &crate::response::HeaderNames(&self.default_headers),
+            )
+            .field("strategy", &self.strategy)
+            .field("limits", &self.limits)
+            .field("retry_transient_statuses", &self.transient)
+            .field("error_for_status", &self.error_for_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            transport: TransportBuilder::default(),
+            base_url: None,
+            default_headers: HeaderMap::new(),
+            strategy: StoredStrategy::default(),
+            limits: Limits::DEFAULT,
+            retry_on: Arc::new(tenace::NetworkErrors),
+            transient: false,
+            error_for_status: false,
+            request_hooks: Vec::new(),
+            response_hooks: Vec::new(),
+            middleware: Vec::new(),
+            seed: None,
+            error: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The URL relative request URLs are joined to, e.g.
+    /// `https://api.example.com/v1`: `get("/users")` then asks for
+    /// `https://api.example.com/v1/users`. Absolute URLs are used as given.
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        let mut url = url.into();
+        while url.ends_with('/') {
+            url.pop();
+        }
+        self.base_url = Some(url);
+        self
+    }
+
+    /// A header sent with every request (a request may override it). An
+    /// invalid name or value makes [`build`](Self::build) fail.
+    #[must_use]
+    pub fn default_header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: Into<http::Error>,
+        V: TryInto<HeaderValue>,
+        V::Error: Into<http::Error>,
+    {
+        match header_pair(name, value) {
+            Ok((k, v)) => {
+                self.default_headers.append(k, v);
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// Headers sent with every request, added to those already set.
+    #[must_use]
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        self.default_headers.extend(headers);
+        self
+    }
+
+    /// Time allowed for each attempt, interceptors and the whole body
+    /// included. An attempt past it fails with
+    /// [`Error::Timeout`] and may be retried.
+    #[must_use]
+    pub const fn timeout(mut self, timeout: Duration) -> Self {
+        self.limits.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed for the whole call, retries and sleeps included. No
+    /// sleep is started that would end past it.
+    #[must_use]
+    pub const fn deadline(mut self, deadline: Duration) -> Self {
+        self.limits.deadline = Some(deadline);
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.transport = self.transport.connect_timeout(Some(timeout));
+        self
+    }
+
+    /// The largest response body accepted (default 8 MiB).
+    #[must_use]
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.transport = self.transport.max_response_bytes(limit);
+        self
+    }
+
+    /// Retries after the first attempt: 3 means up to four attempts.
+    #[must_use]
+    pub const fn max_retries(mut self, n: u32) -> Self {
+        self.limits.max_retries = n;
+        self
+    }
+
+    /// The backoff strategy (`retry_strategy`): one of
+    /// tenace's, e.g. `ExponentialBackoff::new(..)?`, or any
+    /// [`RetryStrategy`] of your own.
+    ///
+    /// Each call that fails works on its own copy of the strategy, so
+    /// per-call state (the previous delay of a decorrelated jitter) is never
+    /// shared between concurrent calls. A strategy of your own costs one
+    /// boxed copy per call that retries; tenace's built-in strategies cost
+    /// no allocation.
+    ///
+    /// ```no_run
+    /// use core::time::Duration;
+    /// use tenace::RetryStrategy;
+    /// use tenace::rand_core::Rng;
+    ///
+    /// /// 50 ms, then 1 s for every later retry.
+    /// #[derive(Clone)]
+    /// struct Stepped;
+    ///
+    /// impl RetryStrategy for Stepped {
+    ///     fn delay<R: Rng + ?Sized>(&mut self, attempt: u32, _rng: &mut R) -> Duration {
+    ///         if attempt <= 1 { Duration::from_millis(50) } else { Duration::from_secs(1) }
+    ///     }
+    ///     fn max_delay(&self) -> Duration {
+    ///         Duration::from_secs(1)
+    ///     }
+    /// }
+    ///
+    /// let client = tenace_hyper::Client::builder().retry_strategy(Stepped).build()?;
+    /// # Ok::<(), tenace_hyper::Error>(())
+    /// ```
+    #[must_use]
+    pub fn retry_strategy<S>(mut self, strategy: S) -> Self
+    where
+        S: RetryStrategy + Clone + Send + Sync + 'static,
+    {
+        self.strategy = StoredStrategy::new(strategy);
+        self
+    }
+
+    /// What to retry: a closure
+    /// `|e: &tenace_hyper::Error| -> bool` or one of tenace's predicates
+    /// ([`NetworkErrors`](tenace::NetworkErrors), the default;
+    /// [`TransientErrors`](tenace::TransientErrors);
+    /// [`Never`](tenace::Never)). Replaces an earlier `retry_on`; with
+    /// [`retry_transient_statuses`](Self::retry_transient_statuses), before
+    /// or after, transient statuses are retried as well.
+    #[must_use]
+    pub fn retry_on(mut self, predicate: impl RetryOn<Error> + Send + Sync + 'static) -> Self {
+        self.retry_on = Arc::new(predicate);
+        if self.transient {
+            self.retry_on = or_transient(self.retry_on);
+        }
+        self
+    }
+
+    /// Whether a response with a 4xx or 5xx status becomes
+    /// [`Error::Status`], which the retry predicate sees. It runs after the
+    /// response interceptors. Default: off.
+    #[must_use]
+    pub const fn error_for_status(mut self, yes: bool) -> Self {
+        self.error_for_status = yes;
+        self
+    }
+
+    /// The opt-in status policy: error statuses become errors and
+    /// transport failures plus transient statuses are retried (408, 429,
+    /// and 5xx except 501 and 505), waiting at least what `Retry-After`
+    /// asks (seconds or an HTTP-date), capped at the strategy's `max_delay`
+    /// and the deadline.
+    ///
+    /// It adds to the predicate set with [`retry_on`](Self::retry_on),
+    /// whichever is called first: an error is retried if either says so.
+    #[must_use]
+    pub fn retry_transient_statuses(mut self) -> Self {
+        if !self.transient {
+            self.transient = true;
+            self.retry_on = or_transient(self.retry_on);
+        }
+        self.error_for_status(true)
+    }
+
+    /// Whether `Retry-After` may lengthen a delay (default: yes).
+    #[must_use]
+    pub const fn honor_retry_after(mut self, yes: bool) -> Self {
+        self.limits.honor_retry_after = yes;
+        self
+    }
+
+    /// Caps `Retry-After` at `cap` instead of the strategy's `max_delay`.
+    #[must_use]
+    pub const fn retry_after_cap(mut self, cap: Duration) -> Self {
+        self.limits.retry_after_cap = Some(cap);
+        self
+    }
+
+    /// Adds a synchronous request interceptor, run on a fresh copy of the
+    /// request before every attempt.
+    #[must_use]
+    pub fn request_interceptor<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut Request, AttemptContext) -> Result<(), Error> + Send + Sync + 'static,
+    {
+        self.request_hooks.push(RequestHook::Sync(Arc::new(f)));
+        self
+    }
+
+    /// Adds a request interceptor that awaits.
+    #[must_use]
+    pub fn async_request_interceptor(mut self, interceptor: impl AsyncRequestInterceptor) -> Self {
+        self.request_hooks
+            .push(RequestHook::Async(Arc::new(interceptor)));
+        self
+    }
+
+    /// Adds an [`Auth`] interceptor: its token provider is awaited on every
+    /// attempt.
+    #[must_use]
+    pub fn auth(self, auth: Auth) -> Self {
+        self.async_request_interceptor(auth)
+    }
+
+    /// Adds a synchronous response interceptor.
+    #[must_use]
+    pub fn response_interceptor<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Response, AttemptContext) -> Result<Response, Error> + Send + Sync + 'static,
+    {
+        self.response_hooks.push(ResponseHook::Sync(Arc::new(f)));
+        self
+    }
+
+    /// Adds a response interceptor that awaits.
+    #[must_use]
+    pub fn async_response_interceptor(
+        mut self,
+        interceptor: impl AsyncResponseInterceptor,
+    ) -> Self {
+        self.response_hooks
+            .push(ResponseHook::Async(Arc::new(interceptor)));
+        self
+    }
+
+    /// Adds middleware around the whole retry loop: timing, circuit breaking, budgets, metrics.
+    #[must_use]
+    pub fn middleware(mut self, middleware: impl Middleware + Send + Sync + 'static) -> Self {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Calls `f` before every retry's sleep with the failed attempt, its
+    /// failure kind and the delay chosen.
+    #[must_use]
+    pub fn on_retry(self, f: impl Fn(&RetryEvent) + Send + Sync + 'static) -> Self {
+        self.middleware(tenace::on_retry(f))
+    }
+
+    /// Seeds the jitter of this client's calls, for reproducible delays
+    /// (by default the seed mixes the time and a process-wide counter).
+    ///
+    /// The client's `k`-th call (from 0) draws its jitter from
+    /// `SeededRng::new(s)`, where `s` is the `k + 1`-th output of
+    /// `SeededRng::new(seed)`: each call has its own stream, and no call's
+    /// stream is another's shifted by a few draws.
+    #[must_use]
+    pub const fn rng_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Replaces the transport settings (pool, limits, connector) at once.
+    #[must_use]
+    pub fn transport(mut self, transport: TransportBuilder) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The TLS configuration for `https` URLs (e.g. your own roots).
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.transport = self.transport.tls_config(config);
+        self
+    }
+
+    /// Opens connections with `connect` instead of TCP; see
+    /// [`TransportBuilder::connect_with`].
+    #[must_use]
+    pub fn connect_with<F, Fut, S>(mut self, connect: F) -> Self
+    where
+        F: Fn(Uri) -> Fut + Send + Sync + 'static,
+        Fut: core::future::Future<Output = std::io::Result<S>> + Send + 'static,
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        self.transport = self.transport.connect_with(connect);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`] for a base URL without a scheme and a host,
+    /// [`Error::InvalidRequest`] for an invalid default header, and (with
+    /// `rustls`) [`Error::Tls`] if the TLS configuration cannot be built.
+    pub fn build(self) -> Result<Client, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if let Some(base) = &self.base_url {
+            let uri = Uri::try_from(base.as_str()).map_err(|e| Error::InvalidUrl(Box::new(e)))?;
+            if uri.scheme().is_none() || uri.authority().is_none() {
+                return Err(Error::InvalidUrl(Box::new(UrlError(
+                    "the base URL needs a scheme and a host",
+                ))));
+            }
+        }
+        let clock = TokioClock::new();
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport: self.transport.build()?,
+                clock,
+                wall: WallClock::new(clock),
+                base_url: self.base_url,
+                default_headers: self.default_headers,
+                strategy: self.strategy,
+                limits: self.limits,
+                retry_on: self.retry_on,
+                error_for_status: self.error_for_status,
+                request_hooks: self.request_hooks,
+                response_hooks: self.response_hooks,
+                middleware: self.middleware,
+                seeds: CallSeeds::new(self.seed.unwrap_or_else(fresh_seed)),
+            }),
+        })
+    }
+}

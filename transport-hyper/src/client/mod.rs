@@ -1,0 +1,254 @@
+//! [`Client`]: a base URL, default headers and a retry policy shared by
+//! every request, sent through one connection pool.
+
+mod builder;
+mod middleware;
+mod request_builder;
+mod url;
+
+use core::fmt;
+use core::future::Future;
+use std::sync::Arc;
+
+use http::{HeaderMap, Method};
+use tenace::{Limits, Pipeline, Policy, TokioClock};
+use tracing::Instrument as _;
+
+use crate::error::{CallError, Error};
+use crate::interceptor::{RequestHook, RequestHooks, ResponseHook, ResponseHooks};
+use crate::predicate::{BorrowedRetryOn, SharedRetryOn};
+use crate::request::Request;
+use crate::response::Response;
+use crate::seed::CallSeeds;
+use crate::strategy::StoredStrategy;
+use crate::trace::{Trace, call_span};
+use crate::transport::HyperTransport;
+use crate::wall_clock::WallClock;
+
+pub use builder::ClientBuilder;
+use middleware::{MiddlewareList, SharedMiddleware};
+pub use request_builder::{IDEMPOTENCY_KEY, RequestBuilder};
+use url::{RedactedBase, resolve};
+
+/// An HTTP client that retries: base URL, default headers, timeouts, a
+/// retry policy, interceptors and middleware, shared by every request it
+/// makes. Cloning it is cheap and shares the connection pool.
+///
+/// ```no_run
+/// use core::time::Duration;
+/// use tenace::ExponentialBackoff;
+/// use tenace_hyper::Client;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let api = Client::builder()
+///     .base_url("https://api.example.com")
+///     .max_retries(3)
+///     .retry_strategy(ExponentialBackoff::new(Duration::from_secs(1), 2, Duration::from_secs(10))?)
+///     .timeout(Duration::from_secs(5))
+///     .build()?;
+///
+/// let users = api.get("/users").send().await?;
+/// println!("{} {}", users.status(), users.text()?);
+///
+/// // This request alone retries five times.
+/// let flaky = api.get("/flaky-endpoint").max_retries(5).send().await?;
+/// # let _ = flaky;
+/// # Ok(()) }
+/// ```
+///
+/// # What is retried
+///
+/// By default: transport failures (connect, timeout,
+/// reset), never an HTTP status; a `500` is a response. Opt in to statuses
+/// with [`ClientBuilder::retry_transient_statuses`] (408, 429 and 5xx except
+/// 501 and 505, honouring `Retry-After`), or with
+/// [`error_for_status`](ClientBuilder::error_for_status) and a predicate of
+/// your own. A failure that may have reached the server is retried only for
+/// an idempotent method or a request marked safe
+/// ([`RequestBuilder::idempotency_key`], [`RequestBuilder::retry_safe`]).
+///
+/// # The call's future
+///
+/// [`RequestBuilder::send`] returns a `Send + 'static` future (it can be
+/// `tokio::spawn`ed). Without interceptors it allocates nothing beyond what
+/// hyper allocates for the request itself; each async interceptor costs one
+/// boxed future per attempt.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: HyperTransport,
+    clock: TokioClock,
+    /// `clock` as a wall clock, for a `Retry-After` date.
+    wall: WallClock,
+    base_url: Option<String>,
+    default_headers: HeaderMap,
+    strategy: StoredStrategy,
+    limits: Limits,
+    retry_on: SharedRetryOn,
+    error_for_status: bool,
+    request_hooks: Vec<RequestHook>,
+    response_hooks: Vec<ResponseHook>,
+    middleware: Vec<SharedMiddleware>,
+    seeds: CallSeeds,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("Client")
+            .field("base_url", &RedactedBase(inner.base_url.as_deref()))
+            .field(
+                "default_headers",
+                &crate::response::HeaderNames(&inner.default_headers),
+            )
+            .field("strategy", &inner.strategy)
+            .field("limits", &inner.limits)
+            .field("error_for_status", &inner.error_for_status)
+            .field("request_interceptors", &inner.request_hooks.len())
+            .field("response_interceptors", &inner.response_hooks.len())
+            .field("middleware", &inner.middleware.len())
+            .field("transport", &inner.transport)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client with the defaults: no base URL, exponential backoff from
+    /// 1 s doubling to 30 s with full jitter, 3 retries, transport failures
+    /// only.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`].
+    pub fn new() -> Result<Self, Error> {
+        Self::builder().build()
+    }
+
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The transport (and connection pool) this client sends through.
+    pub fn transport(&self) -> &HyperTransport {
+        &self.inner.transport
+    }
+
+    /// A `GET` request to `url` (joined to the base URL unless absolute).
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A `POST` request: not replayed after a failure that may have reached
+    /// the server unless marked safe.
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A `PUT` request.
+    pub fn put(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// A `PATCH` request: not replayed after a failure that may have
+    /// reached the server unless marked safe.
+    pub fn patch(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// A `DELETE` request.
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// A `HEAD` request.
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// A request with any method.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        let inner = &*self.inner;
+        let request = resolve(inner.base_url.as_deref(), url).map(|uri| {
+            let mut request = Request::new(method, uri);
+            if !inner.default_headers.is_empty() {
+                *request.headers_mut() = inner.default_headers.clone();
+            }
+            request
+        });
+        RequestBuilder {
+            client: self.clone(),
+            request,
+            strategy: None,
+            limits: inner.limits,
+            retry_on: None,
+            transient: false,
+            error_for_status: inner.error_for_status,
+        }
+    }
+
+    /// Sends a prepared request with the client's policy and pipeline.
+    pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response, CallError>> {
+        let inner = &*self.inner;
+        self.call(
+            request,
+            Overrides {
+                strategy: None,
+                limits: inner.limits,
+                retry_on: None,
+                error_for_status: inner.error_for_status,
+            },
+        )
+    }
+
+    // Not an `async fn`, here and in `execute` and `RequestBuilder::send`:
+    // an `async fn`'s future keeps each argument twice (as captured and as
+    // the local it is moved into); an `async move` block uses them in place.
+    #[allow(clippy::manual_async_fn)]
+    fn call<'a>(
+        &'a self,
+        request: Request,
+        overrides: Overrides<'a>,
+    ) -> impl Future<Output = Result<Response, CallError>> + 'a {
+        async move {
+            let inner = &*self.inner;
+            let span = call_span(request.method(), request.uri());
+            let retry_on = overrides.retry_on.unwrap_or(&inner.retry_on);
+            let strategy = overrides.strategy.unwrap_or(&inner.strategy);
+            let policy = Policy::new(strategy.for_call())
+                .with_limits(overrides.limits)
+                .retry_on(BorrowedRetryOn(&**retry_on));
+            let pipeline = Pipeline {
+                request: RequestHooks(&inner.request_hooks),
+                response: ResponseHooks {
+                    hooks: &inner.response_hooks,
+                    error_for_status: overrides.error_for_status,
+                    wall: &inner.wall,
+                },
+                middleware: (Trace, MiddlewareList(&inner.middleware)),
+            };
+            let mut rng = inner.seeds.next();
+            tenace::retry_with(
+                &inner.transport,
+                &inner.clock,
+                &policy,
+                &pipeline,
+                &mut rng,
+                request,
+            )
+            .instrument(span)
+            .await
+            .map(Response::from_call)
+        }
+    }
+}
+
+/// What a request sets for itself over the client's policy.
+struct Overrides<'a> {
+    strategy: Option<&'a StoredStrategy>,
+    limits: Limits,
+    retry_on: Option<&'a SharedRetryOn>,
+    error_for_status: bool,
+}
