@@ -1,0 +1,55 @@
+//! The network: embassy-net (smoltcp) over the LAN9118 with a static
+//! address on qemu's user network, a TCP client pool for reqwless, and a
+//! resolver that takes IP literals only (the firmware reaches one address).
+
+use core::net::{IpAddr, Ipv4Addr};
+
+use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embedded_nal_async::{AddrType, Dns};
+use static_cell::StaticCell;
+
+use crate::lan9118::Lan9118;
+
+/// The firmware's address on qemu's user network (slirp's 10.0.2.0/24).
+pub(crate) const ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
+/// slirp's gateway.
+pub(crate) const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+
+/// Sockets the stack has room for: the TCP client's connections.
+const SOCKETS: usize = 2;
+
+/// Brings up embassy-net over `nic`; the runner must be spawned.
+pub(crate) fn start(nic: Lan9118, seed: u64) -> (Stack<'static>, Runner<'static, Lan9118>) {
+    static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
+    let config = Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(ADDRESS, 24),
+        gateway: Some(GATEWAY),
+        dns_servers: heapless::Vec::new(),
+    });
+    embassy_net::new(nic, config, RESOURCES.init(StackResources::new()), seed)
+}
+
+/// A resolver for IP literals: the firmware's URLs name an address, and
+/// `restrict=on` leaves no DNS server to ask anyway.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IpLiterals;
+
+/// The host is not an IP address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotAnAddress;
+
+impl Dns for IpLiterals {
+    type Error = NotAnAddress;
+
+    async fn get_host_by_name(&self, host: &str, addr_type: AddrType) -> Result<IpAddr, NotAnAddress> {
+        let ip: IpAddr = host.parse().map_err(|_| NotAnAddress)?;
+        match (addr_type, ip) {
+            (AddrType::IPv4, IpAddr::V6(_)) | (AddrType::IPv6, IpAddr::V4(_)) => Err(NotAnAddress),
+            _ => Ok(ip),
+        }
+    }
+
+    async fn get_host_by_address(&self, _addr: IpAddr, _result: &mut [u8]) -> Result<usize, NotAnAddress> {
+        Err(NotAnAddress)
+    }
+}
