@@ -72,6 +72,10 @@ fn main() -> ! {
         mac[5],
         net::ADDRESS
     );
+    let Some(server) = net::server_url() else {
+        fail("no server URL (http://...) at the end of the semihosting command line");
+    };
+    hprintln!("fault server at {}", server);
     let (stack, runner) = net::start(nic, NET_SEED);
 
     let Some(executor) = cortex_m::singleton!(: Executor = Executor::new(core::ptr::null_mut()))
@@ -80,7 +84,7 @@ fn main() -> ! {
     };
     let executor: &'static Executor = executor;
     let spawner = executor.spawner();
-    match (net_task(runner), link_watch(stack), run(stack)) {
+    match (net_task(runner), link_watch(stack), run(stack, server)) {
         (Ok(net), Ok(watch), Ok(tests)) => {
             spawner.spawn(net);
             spawner.spawn(watch);
@@ -121,8 +125,8 @@ async fn link_watch(stack: Stack<'static>) -> ! {
 }
 
 #[embassy_executor::task]
-async fn run(stack: Stack<'static>) {
-    let failed = tests::run_all(stack).await;
+async fn run(stack: Stack<'static>, server: &'static str) {
+    let failed = tests::run_all(stack, server).await;
     if failed == 0 {
         debug::exit(debug::EXIT_SUCCESS);
     } else {

@@ -53,3 +53,30 @@ impl Dns for IpLiterals {
         Err(NotAnAddress)
     }
 }
+
+/// The fault server's base URL: the last word of qemu's semihosting
+/// command line (`-semihosting-config ...,arg=NAME,arg=URL`), which
+/// `run-qemu-net.sh` sets to `http://10.0.2.2:PORT`, the port the server
+/// got on the host's loopback.
+pub(crate) fn server_url() -> Option<&'static str> {
+    let buf = cortex_m::singleton!(: [u8; 128] = [0; 128])?;
+    // The parameter block: buffer address and size in; length out.
+    let mut block = [buf.as_mut_ptr() as usize, buf.len()];
+    // SAFETY: SYS_GET_CMDLINE writes at most `block[1]` bytes at `block[0]`
+    // (a live static buffer) and the length written into `block[1]`.
+    let status = unsafe {
+        cortex_m_semihosting::syscall1(
+            cortex_m_semihosting::nr::GET_CMDLINE,
+            block.as_mut_ptr() as usize,
+        )
+    };
+    if status != 0 {
+        return None;
+    }
+    // SAFETY: `block` is a live local; the host wrote it during the call.
+    let len = unsafe { core::ptr::read_volatile(&block[1]) }.min(buf.len());
+    let line = core::str::from_utf8(&buf[..len]).ok()?;
+    line.split_ascii_whitespace()
+        .last()
+        .filter(|url| url.starts_with("http://"))
+}

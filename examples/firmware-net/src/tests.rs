@@ -15,9 +15,6 @@ use tenace_embedded::{EmbassyClock, HttpTransport, Timeouts};
 
 use crate::net::IpLiterals;
 
-/// The fault server, as qemu's `guestfwd` presents it to the firmware.
-const SERVER: &str = "http://10.0.2.100";
-
 /// One tick of the time driver.
 const TICK: Duration = Duration::from_nanos(1_000_000_000 / embassy_time_driver::TICK_HZ);
 
@@ -57,10 +54,12 @@ macro_rules! check {
 mod faults;
 mod radio;
 
-/// What the tests share: the TCP client and the resolver.
+/// What the tests share: the TCP client, the resolver and the server's
+/// base URL.
 pub(crate) struct Net {
     tcp: Tcp,
     dns: IpLiterals,
+    server: &'static str,
 }
 
 impl Net {
@@ -72,11 +71,12 @@ impl Net {
 
 /// Runs every test; prints each result and `N passed, N failed`. Returns
 /// the number of failures.
-pub(crate) async fn run_all(stack: Stack<'static>) -> u32 {
+pub(crate) async fn run_all(stack: Stack<'static>, server: &'static str) -> u32 {
     static STATE: StaticCell<TcpClientState<CONNECTIONS, TCP_TX, TCP_RX>> = StaticCell::new();
     let net = Net {
         tcp: TcpClient::new(stack, STATE.init(TcpClientState::new())),
         dns: IpLiterals,
+        server,
     };
     stack.wait_config_up().await;
     let (mut passed, mut failed) = (0u32, 0u32);

@@ -3,7 +3,6 @@
 //!
 //! ```text
 //! fault-server serve SCRIPT   # listen on 127.0.0.1:0 and answer by SCRIPT
-//! fault-server relay PORT     # copy stdin/stdout to and from 127.0.0.1:PORT
 //! ```
 //!
 //! `serve` prints `listening 127.0.0.1:PORT`, serves until its standard
@@ -22,15 +21,9 @@
 //! | `reset-mid-body` | `200`, part of the body, then a reset |
 //! | `hang` | never answer |
 //! | `close` | close (FIN) before the response |
-//!
-//! `relay` is what qemu's `guestfwd=...-cmd:` runs for each connection of
-//! the guest: it connects to the server and copies bytes both ways until
-//! either side closes. It writes nothing else: qemu hands its standard
-//! error to the guest's connection too.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
 use tenace_tests::fault_server::{Fault, FaultServer};
@@ -39,17 +32,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["serve", script] => serve(script),
-        ["relay", port] => relay(port),
-        _ => Err("usage: fault-server serve SCRIPT | fault-server relay PORT".to_owned()),
+        _ => Err("usage: fault-server serve SCRIPT".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(why) => {
-            // Not for `relay`, whose stderr is the guest's connection: it
-            // only fails before connecting, and then exits silently.
-            if args.first().map(String::as_str) != Some("relay") {
-                eprintln!("fault-server: {why}");
-            }
+            eprintln!("fault-server: {why}");
             ExitCode::FAILURE
         }
     }
@@ -110,34 +98,5 @@ fn serve(script: &str) -> Result<(), String> {
     }
     say(&mut out, format!("total {}", requests.len())).map_err(|e| e.to_string())?;
     drop(server);
-    Ok(())
-}
-
-fn relay(port: &str) -> Result<(), String> {
-    let port: u16 = port.parse().map_err(|_| format!("bad port {port:?}"))?;
-    let upstream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    let mut down = upstream.try_clone().map_err(|e| e.to_string())?;
-    // Guest to server, on its own thread; when the guest closes its side,
-    // so does the relay.
-    let up = std::thread::spawn(move || {
-        let mut up = &upstream;
-        let _ = io::copy(&mut io::stdin().lock(), &mut up);
-        let _ = upstream.shutdown(Shutdown::Write);
-    });
-    // Server to guest; a reset or a close from the server ends the relay
-    // and with it the guest's connection.
-    let mut buf = [0u8; 4096];
-    let mut stdout = io::stdout().lock();
-    loop {
-        match down.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if stdout.write_all(&buf[..n]).and_then(|()| stdout.flush()).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    drop(up);
     Ok(())
 }

@@ -6,7 +6,7 @@ use tenace_embedded::tenace::{FailureKind, FixedDelay, StopReason};
 use tenace_embedded::{Client, Error, Phase, Timeouts};
 
 use super::{
-    CLOCK, Measured, Net, Recorder, SEED, SERVER, TICK, TestResult, between,
+    CLOCK, Measured, Net, Recorder, SEED, TICK, TestResult, between,
     expect_server, ms, us,
 };
 
@@ -24,7 +24,7 @@ pub(crate) async fn success_first_time(net: &Net) -> TestResult {
     expect_server("GET", "/ok", 1, 1);
     let rec = Recorder::default();
     let Ok(client) = Client::builder(net.transport(TIMEOUTS), SEED)
-        .base_url(SERVER)
+        .base_url(net.server)
         .default_header("X-Device", "qemu-mps2-an386")
         .middleware(&rec)
         .build()
@@ -55,7 +55,7 @@ pub(crate) async fn reset_before_response_recovers(net: &Net) -> TestResult {
     expect_server("GET", "/reset", 3, 3);
     let rec = Recorder::default();
     let Ok(client) = Client::builder(net.transport(TIMEOUTS), SEED)
-        .base_url(SERVER)
+        .base_url(net.server)
         .retry_strategy(FixedDelay::new(ms(20)))
         .middleware(&rec)
         .build()
@@ -87,7 +87,7 @@ pub(crate) async fn retry_after_503_on_opt_in(net: &Net) -> TestResult {
     let rec = Recorder::default();
     let clock = Measured::new(CLOCK);
     let Ok(client) = Client::builder(net.transport(TIMEOUTS).with_clock(&clock), SEED)
-        .base_url(SERVER)
+        .base_url(net.server)
         .retry_strategy(FixedDelay::new(ms(20)))
         .retry_transient_statuses()
         .retry_after_cap(ms(5_000))
@@ -139,7 +139,7 @@ pub(crate) async fn hang_cut_by_attempt_timeout(net: &Net) -> TestResult {
     expect_server("GET", "/hang", 2, 2);
     let rec = Recorder::default();
     let Ok(client) = Client::builder(net.transport(TIMEOUTS), SEED)
-        .base_url(SERVER)
+        .base_url(net.server)
         .retry_strategy(FixedDelay::new(ms(20)))
         .middleware(&rec)
         .build()
@@ -176,7 +176,7 @@ pub(crate) async fn post_reset_mid_body_not_replayed(net: &Net) -> TestResult {
     expect_server("POST", "/upload", 1, 1);
     let rec = Recorder::default();
     let Ok(client) = Client::builder(net.transport(TIMEOUTS), SEED)
-        .base_url(SERVER)
+        .base_url(net.server)
         .retry_strategy(FixedDelay::new(ms(20)))
         .middleware(&rec)
         .build()
