@@ -41,7 +41,11 @@ pub(crate) struct NotAnAddress;
 impl Dns for IpLiterals {
     type Error = NotAnAddress;
 
-    async fn get_host_by_name(&self, host: &str, addr_type: AddrType) -> Result<IpAddr, NotAnAddress> {
+    async fn get_host_by_name(
+        &self,
+        host: &str,
+        addr_type: AddrType,
+    ) -> Result<IpAddr, NotAnAddress> {
         let ip: IpAddr = host.parse().map_err(|_| NotAnAddress)?;
         match (addr_type, ip) {
             (AddrType::IPv4, IpAddr::V6(_)) | (AddrType::IPv6, IpAddr::V4(_)) => Err(NotAnAddress),
@@ -49,7 +53,11 @@ impl Dns for IpLiterals {
         }
     }
 
-    async fn get_host_by_address(&self, _addr: IpAddr, _result: &mut [u8]) -> Result<usize, NotAnAddress> {
+    async fn get_host_by_address(
+        &self,
+        _addr: IpAddr,
+        _result: &mut [u8],
+    ) -> Result<usize, NotAnAddress> {
         Err(NotAnAddress)
     }
 }

@@ -6,8 +6,7 @@ use tenace_embedded::tenace::{FailureKind, FixedDelay, StopReason};
 use tenace_embedded::{Client, Error, Phase, Timeouts};
 
 use super::{
-    CLOCK, Measured, Net, Recorder, SEED, TICK, TestResult, between,
-    expect_server, ms, us,
+    CLOCK, Measured, Net, Recorder, SEED, TICK, TestResult, between, expect_server, ms, us,
 };
 
 /// Phase timeouts for the matrix: a hang ends after 500 ms.
@@ -32,6 +31,10 @@ pub(crate) async fn success_first_time(net: &Net) -> TestResult {
         bail!("the client did not build");
     };
     let mut buffer = [0u8; 512];
+    // Measured on a future that is never polled: an awaited local would
+    // take a second slot in the task.
+    let bytes = core::mem::size_of_val(&client.get("/ok").send(&mut buffer));
+    cortex_m_semihosting::hprintln!("request future: {} bytes", bytes);
     let result = client.get("/ok").send(&mut buffer).await;
     let Ok(response) = result else {
         bail!("failed: {:?}", result.err());
@@ -67,7 +70,11 @@ pub(crate) async fn reset_before_response_recovers(net: &Net) -> TestResult {
     let Ok(response) = result else {
         bail!("failed: {:?}", result.err());
     };
-    check!(response.body() == b"recovered", "body {:?}", response.body());
+    check!(
+        response.body() == b"recovered",
+        "body {:?}",
+        response.body()
+    );
     check!(response.attempts() == 3, "{} attempts", response.attempts());
     let kinds = rec.retry_kinds();
     check!(
@@ -75,7 +82,11 @@ pub(crate) async fn reset_before_response_recovers(net: &Net) -> TestResult {
         "retries {:?}",
         kinds
     );
-    check!(response.slept() == ms(40), "slept {} us", us(response.slept()));
+    check!(
+        response.slept() == ms(40),
+        "slept {} us",
+        us(response.slept())
+    );
     Ok(())
 }
 
@@ -154,7 +165,11 @@ pub(crate) async fn hang_cut_by_attempt_timeout(net: &Net) -> TestResult {
     check!(response.body() == b"late", "body {:?}", response.body());
     check!(response.attempts() == 2, "{} attempts", response.attempts());
     let kinds = rec.retry_kinds();
-    check!(kinds.as_slice() == [FailureKind::Timeout], "retries {:?}", kinds);
+    check!(
+        kinds.as_slice() == [FailureKind::Timeout],
+        "retries {:?}",
+        kinds
+    );
     let (Some(started), Some((_, ended))) = (rec.started.get(), rec.attempt(0)) else {
         bail!("attempt times not recorded");
     };

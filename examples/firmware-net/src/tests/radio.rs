@@ -29,14 +29,12 @@ pub(crate) async fn link_down_during_backoff(net: &Net) -> TestResult {
     LINK_UP.reset();
     let rec = Recorder::with_on_retry(take_link_down);
     let clock = Measured::new(WakeOnLinkUp::new(CLOCK, &LINK_UP));
-    let Ok(client) = Client::builder(
-        net.transport(Timeouts::DEFAULT).with_clock(&clock),
-        SEED,
-    )
-    .base_url(net.server)
-    .retry_strategy(FixedDelay::new(BACKOFF))
-    .middleware(&rec)
-    .build() else {
+    let Ok(client) = Client::builder(net.transport(Timeouts::DEFAULT).with_clock(&clock), SEED)
+        .base_url(net.server)
+        .retry_strategy(FixedDelay::new(BACKOFF))
+        .middleware(&rec)
+        .build()
+    else {
         bail!("the client did not build");
     };
     let mut buffer = [0u8; 512];
@@ -56,7 +54,11 @@ pub(crate) async fn link_down_during_backoff(net: &Net) -> TestResult {
         us(slept),
         us(DOWN)
     );
-    check!(sleep.asked == BACKOFF, "backoff asked {} us", us(sleep.asked));
+    check!(
+        sleep.asked == BACKOFF,
+        "backoff asked {} us",
+        us(sleep.asked)
+    );
     // The driver reports the link on the stack's next poll (every
     // millisecond at most), the watcher raises the signal, the backoff ends.
     check!(
@@ -82,7 +84,12 @@ const LOSSY: Timeouts = Timeouts::DEFAULT
 
 /// `CALLS` GETs of `path` under the loss `plan`: every call succeeds;
 /// prints and returns the attempts made.
-async fn calls_under_loss(net: &Net, path: &str, seed: u32, plan: Plan) -> Result<u32, super::Failed> {
+async fn calls_under_loss(
+    net: &Net,
+    path: &str,
+    seed: u32,
+    plan: Plan,
+) -> Result<u32, super::Failed> {
     let rec = Recorder::default();
     let Ok(client) = Client::builder(net.transport(LOSSY), SEED)
         .base_url(net.server)
@@ -102,7 +109,12 @@ async fn calls_under_loss(net: &Net, path: &str, seed: u32, plan: Plan) -> Resul
         match result {
             Ok(response) => {
                 attempts += response.attempts();
-                check!(response.body() == b"ok", "call {}: body {:?}", i + 1, response.body());
+                check!(
+                    response.body() == b"ok",
+                    "call {}: body {:?}",
+                    i + 1,
+                    response.body()
+                );
             }
             Err(err) => bail!("call {} failed: {:?}", i + 1, err),
         }
