@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../examples/firmware-net"
 cargo fmt --check
-cargo clippy --release --all-targets --target thumbv7em-none-eabihf -- -D warnings
+for target in thumbv7em-none-eabihf thumbv7m-none-eabi; do
+    cargo clippy --release --all-targets --target "$target" -- -D warnings
+done

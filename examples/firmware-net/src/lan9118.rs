@@ -2,8 +2,9 @@
 //! qemu models it on the MPS2 boards (32-bit PIO FIFOs at `0x4020_0000`).
 //!
 //! The driver is polled: when the receive FIFO is empty it asks the
-//! embassy-time driver to wake the network task again after [`POLL`], so
-//! the executor sleeps (WFI) between polls instead of spinning.
+//! embassy-time driver to wake the network task again after
+//! [`POLL_PERIOD`](crate::net::POLL_PERIOD), so the executor sleeps (WFI)
+//! between polls instead of spinning.
 //!
 //! Between the FIFOs and embassy-net sits the radio's weather
 //! ([`crate::impair`]): frames lost by a seeded schedule, in both
@@ -13,17 +14,12 @@
 use core::ptr;
 use core::task::Context;
 
-use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState, RxToken, TxToken};
-use embassy_time::{Duration, Instant};
-
 use crate::impair;
+use crate::net::poll_later;
+use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState, RxToken, TxToken};
 
 /// Where qemu's `mps2-an385`/`mps2-an386` boards map the controller.
 pub(crate) const MPS2_BASE: usize = 0x4020_0000;
-
-/// How long the network task sleeps when there is nothing to receive.
-pub(crate) const POLL_PERIOD: core::time::Duration = core::time::Duration::from_millis(1);
-const POLL: Duration = Duration::from_micros(POLL_PERIOD.as_micros() as u64);
 
 /// Ethernet frame without its FCS: 14 bytes of header, 1500 of payload.
 const MTU: usize = 1514;
@@ -304,11 +300,6 @@ impl TxToken for Tx<'_> {
         }
         result
     }
-}
-
-/// Asks the time driver to poll the network task again after [`POLL`].
-fn poll_later(cx: &Context<'_>) {
-    embassy_time_driver::schedule_wake((Instant::now() + POLL).as_ticks(), cx.waker());
 }
 
 impl Driver for Lan9118 {

@@ -12,8 +12,11 @@
 #![no_main]
 
 mod impair;
+#[cfg(board = "mps2-an386")]
 mod lan9118;
 mod net;
+#[cfg(board = "lm3s6965evb")]
+mod stellaris;
 mod tests;
 mod time_driver;
 
@@ -26,7 +29,7 @@ use embassy_net::{Runner, Stack};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 
-use crate::lan9118::Lan9118;
+use crate::net::Nic;
 
 /// Raised by [`link_watch`] each time the link comes back up; the clients
 /// that should stop a backoff early listen for it (`WakeOnLinkUp`).
@@ -51,19 +54,10 @@ fn main() -> ! {
         fail("core peripherals already taken");
     };
     time_driver::init(peripherals.SYST);
-    // SAFETY: the MPS2 boards map the LAN9118 there, and nothing else in
-    // this firmware touches it.
-    let nic = match unsafe { Lan9118::new(lan9118::MPS2_BASE) } {
-        Ok(nic) => nic,
-        Err(e) => {
-            hprintln!("FAIL: LAN9118: {:?}", e);
-            exit_failure()
-        }
-    };
+    let nic = net::nic();
     let mac = nic.mac();
     hprintln!(
-        "LAN9118 id {:#010x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, address {}",
-        nic.id_rev(),
+        "MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, address {}",
         mac[0],
         mac[1],
         mac[2],
@@ -109,7 +103,7 @@ fn main() -> ! {
 
 /// Runs the network stack: moves frames between the driver and sockets.
 #[embassy_executor::task]
-async fn net_task(mut runner: Runner<'static, Lan9118>) -> ! {
+async fn net_task(mut runner: Runner<'static, Nic>) -> ! {
     runner.run().await
 }
 

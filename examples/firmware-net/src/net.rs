@@ -3,12 +3,55 @@
 //! resolver that takes IP literals only (the firmware reaches one address).
 
 use core::net::{IpAddr, Ipv4Addr};
+use core::task::Context;
+use core::time::Duration;
 
 use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
 use embedded_nal_async::{AddrType, Dns};
 use static_cell::StaticCell;
 
-use crate::lan9118::Lan9118;
+/// The board's Ethernet controller.
+#[cfg(board = "mps2-an386")]
+pub(crate) type Nic = crate::lan9118::Lan9118;
+/// The board's Ethernet controller.
+#[cfg(board = "lm3s6965evb")]
+pub(crate) type Nic = crate::stellaris::Stellaris;
+
+/// Brings up the board's Ethernet controller; prints what it found.
+pub(crate) fn nic() -> Nic {
+    #[cfg(board = "mps2-an386")]
+    // SAFETY: the MPS2 boards map the LAN9118 there, and nothing else in
+    // this firmware touches it.
+    let nic = match unsafe { crate::lan9118::Lan9118::new(crate::lan9118::MPS2_BASE) } {
+        Ok(nic) => {
+            cortex_m_semihosting::hprintln!("LAN9118 id {:#010x}", nic.id_rev());
+            nic
+        }
+        Err(e) => {
+            cortex_m_semihosting::hprintln!("LAN9118: {:?}", e);
+            crate::fail("no Ethernet controller")
+        }
+    };
+    #[cfg(board = "lm3s6965evb")]
+    // SAFETY: the LM3S6965 maps its MAC there, and nothing else in this
+    // firmware touches it.
+    let nic = unsafe { crate::stellaris::Stellaris::new(crate::stellaris::LM3S6965_BASE) };
+    nic
+}
+
+/// How long the network task sleeps when the driver has nothing to
+/// receive.
+pub(crate) const POLL_PERIOD: Duration = Duration::from_millis(1);
+
+/// Asks the time driver to poll the network task again after
+/// [`POLL_PERIOD`], so that the executor sleeps (WFI) between polls.
+pub(crate) fn poll_later(cx: &Context<'_>) {
+    let period = embassy_time::Duration::from_micros(POLL_PERIOD.as_micros() as u64);
+    embassy_time_driver::schedule_wake(
+        (embassy_time::Instant::now() + period).as_ticks(),
+        cx.waker(),
+    );
+}
 
 /// The firmware's address on qemu's user network (slirp's 10.0.2.0/24).
 pub(crate) const ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
@@ -19,7 +62,7 @@ pub(crate) const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
 const SOCKETS: usize = 2;
 
 /// Brings up embassy-net over `nic`; the runner must be spawned.
-pub(crate) fn start(nic: Lan9118, seed: u64) -> (Stack<'static>, Runner<'static, Lan9118>) {
+pub(crate) fn start(nic: Nic, seed: u64) -> (Stack<'static>, Runner<'static, Nic>) {
     static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
     let config = Config::ipv4_static(StaticConfigV4 {
         address: Ipv4Cidr::new(ADDRESS, 24),

@@ -16,9 +16,13 @@ use critical_section::Mutex;
 use embassy_time_driver::{Driver, TICK_HZ};
 use embassy_time_queue_utils::Queue;
 
-/// SysTick's clock (the core clock) in qemu's model of the MPS2 board. Its
+/// SysTick's clock (the core clock) in qemu's model of the board. Its
 /// calibration register reads 0, so it cannot be asked.
-const SYSTICK_HZ: u64 = 25_000_000;
+const SYSTICK_HZ: u64 = if cfg!(board = "mps2-an386") {
+    25_000_000
+} else {
+    12_000_000
+};
 
 /// SysTick counts `RELOAD + 1` cycles between interrupts: one tick.
 const RELOAD: u32 = {

@@ -9,7 +9,7 @@ use tenace_embedded::{Client, Timeouts, WakeOnLinkUp};
 
 use super::{CLOCK, Measured, Net, Recorder, SEED, TICK, TestResult, expect_server, ms, us};
 use crate::impair::{self, Plan};
-use crate::{LINK_UP, lan9118};
+use crate::{LINK_UP, net};
 
 /// How long the link stays down in [`link_down_during_backoff`].
 const DOWN: core::time::Duration = core::time::Duration::from_millis(300);
@@ -62,7 +62,7 @@ pub(crate) async fn link_down_during_backoff(net: &Net) -> TestResult {
     // The driver reports the link on the stack's next poll (every
     // millisecond at most), the watcher raises the signal, the backoff ends.
     check!(
-        slept >= DOWN && slept <= DOWN + lan9118::POLL_PERIOD + 2 * TICK,
+        slept >= DOWN && slept <= DOWN + net::POLL_PERIOD + 2 * TICK,
         "slept {} us; the link was down for {} us",
         us(slept),
         us(DOWN)
