@@ -30,7 +30,12 @@ use tenace_tests::fault_server::{Fault, FaultServer};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["serve", script] => serve(script),
         _ => Err("usage: fault-server serve SCRIPT".to_owned()),
     };
@@ -91,7 +96,9 @@ fn serve(script: &str) -> Result<(), String> {
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     let requests = server.requests();
     for r in &requests {
-        *counts.entry((r.method.clone(), r.path.clone())).or_default() += 1;
+        *counts
+            .entry((r.method.clone(), r.path.clone()))
+            .or_default() += 1;
     }
     for ((method, path), n) in &counts {
         say(&mut out, format!("count {method} {path} {n}")).map_err(|e| e.to_string())?;
