@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../examples/firmware"
 cargo fmt --check
-for target in thumbv7m-none-eabi thumbv6m-none-eabi; do
+for target in thumbv7m-none-eabi thumbv6m-none-eabi riscv32imc-unknown-none-elf; do
     cargo clippy --release --all-targets --target "$target" -- -D warnings
     cargo clippy --release --all-targets --target "$target" --no-default-features --features engine -- -D warnings
 done

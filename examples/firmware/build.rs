@@ -23,6 +23,13 @@ fn main() {
             "mps2-an386",
             "MEMORY\n{\n  FLASH : ORIGIN = 0x00000000, LENGTH = 256K\n  RAM : ORIGIN = 0x20000000, LENGTH = 64K\n}\n",
         )
+    } else if target.starts_with("riscv32") {
+        // qemu's `virt` machine: RAM from 0x8000_0000, where `-kernel`
+        // loads the image; split like a microcontroller's flash and RAM.
+        (
+            "riscv-virt",
+            "MEMORY\n{\n  FLASH : ORIGIN = 0x80000000, LENGTH = 256K\n  RAM : ORIGIN = 0x80040000, LENGTH = 64K\n}\nREGION_ALIAS(\"REGION_TEXT\", FLASH);\nREGION_ALIAS(\"REGION_RODATA\", FLASH);\nREGION_ALIAS(\"REGION_DATA\", RAM);\nREGION_ALIAS(\"REGION_BSS\", RAM);\nREGION_ALIAS(\"REGION_HEAP\", RAM);\nREGION_ALIAS(\"REGION_STACK\", RAM);\n",
+        )
     } else {
         // TI Stellaris LM3S6965: Cortex-M3, 256 KiB flash, 64 KiB RAM.
         (
@@ -34,7 +41,7 @@ fn main() {
     fs::write(out.join("memory.x"), memory).expect("write memory.x");
     println!("cargo::rustc-link-search={}", out.display());
     println!(
-        "cargo::rustc-check-cfg=cfg(board, values(\"lm3s6965evb\", \"microbit\", \"mps2-an386\"))"
+        "cargo::rustc-check-cfg=cfg(board, values(\"lm3s6965evb\", \"microbit\", \"mps2-an386\", \"riscv-virt\"))"
     );
     println!("cargo::rustc-cfg=board=\"{board}\"");
     println!("cargo::rerun-if-changed=build.rs");

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs tenace's firmware test suite in qemu on a Cortex-M3 (lm3s6965evb,
-# thumbv7m-none-eabi) and a Cortex-M0 (BBC micro:bit, thumbv6m-none-eabi).
-# Installs qemu-system-arm and the Rust targets if they are missing.
+# thumbv7m-none-eabi), a Cortex-M0 (BBC micro:bit, thumbv6m-none-eabi) and
+# a RISC-V core (qemu's virt machine, riscv32imc-unknown-none-elf).
+# Installs qemu-system-arm, qemu-system-riscv32 and the Rust targets if they
+# are missing.
 # Exits non-zero if a build fails, a run fails, faults, panics or hangs
 # (120 s), or does not print `N passed, 0 failed`.
 #
@@ -11,9 +13,14 @@ cd "$(dirname "$0")"
 . ./tools.sh
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(thumbv7m-none-eabi thumbv6m-none-eabi)
+[ ${#targets[@]} -gt 0 ] || targets=(thumbv7m-none-eabi thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 
-ensure_qemu
+for target in "${targets[@]}"; do
+    case "$target" in
+    riscv32*) ensure_qemu_riscv ;;
+    *) ensure_qemu ;;
+    esac
+done
 ensure_targets "${targets[@]}"
 
 failures=0

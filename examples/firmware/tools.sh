@@ -10,13 +10,25 @@ as_root() {
 # release's own package would replace the machine's qemu-utils 10.0 (also
 # from backports) with 7.2. Elsewhere, the distribution's package.
 ensure_qemu() {
-    command -v qemu-system-arm >/dev/null 2>&1 && return 0
+    ensure_qemu_system qemu-system-arm qemu-system-arm
+}
+
+# qemu-system-riscv32, from Debian's qemu-system-riscv (bookworm-backports
+# on Debian 12, as for ensure_qemu).
+ensure_qemu_riscv() {
+    ensure_qemu_system qemu-system-riscv32 qemu-system-riscv
+}
+
+# Installs Debian package $2 unless command $1 exists.
+ensure_qemu_system() { # command package
+    local cmd=$1 pkg=$2
+    command -v "$cmd" >/dev/null 2>&1 && return 0
     local dir=/etc/apt/sources.list.d
     if ! grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release || [ ! -f "$dir/debian.sources" ]; then
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            qemu-system-arm >/dev/null
-        command -v qemu-system-arm >/dev/null 2>&1
+            "$pkg" >/dev/null
+        command -v "$cmd" >/dev/null 2>&1
         return
     fi
     if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list "$dir"; then
@@ -28,8 +40,8 @@ ensure_qemu() {
     fi
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -t bookworm-backports qemu-system-arm >/dev/null
-    command -v qemu-system-arm >/dev/null 2>&1
+        -t bookworm-backports "$pkg" >/dev/null
+    command -v "$cmd" >/dev/null 2>&1
 }
 
 # The firmware's Rust targets.

@@ -13,22 +13,30 @@
 mod clock;
 #[cfg(not(feature = "tests"))]
 mod probe;
+#[cfg(target_arch = "riscv32")]
+mod riscv;
 #[cfg(feature = "client")]
 mod tcp;
 #[cfg(feature = "tests")]
 mod tests;
+#[cfg(target_arch = "arm")]
 mod time_driver;
 mod wifi;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(target_arch = "arm")]
 use cortex_m_rt::{ExceptionFrame, entry, exception};
-use cortex_m_semihosting::{debug, hprintln};
+#[cfg(target_arch = "arm")]
+pub(crate) use cortex_m_semihosting::{debug, hprintln};
+#[cfg(target_arch = "arm")]
 use embassy_executor::raw::Executor;
+#[cfg(target_arch = "riscv32")]
+pub(crate) use riscv_semihosting::{debug, hprintln};
 
 /// Set by the executor's pender when a task was woken; the idle loop sleeps
 /// only while it is clear.
-static WOKEN: AtomicBool = AtomicBool::new(false);
+pub(crate) static WOKEN: AtomicBool = AtomicBool::new(false);
 
 /// Called by the executor (from any context) when a task is woken.
 #[unsafe(export_name = "__pender")]
@@ -36,6 +44,7 @@ fn pender(_context: *mut ()) {
     WOKEN.store(true, Ordering::Release);
 }
 
+#[cfg(target_arch = "arm")]
 #[entry]
 fn main() -> ! {
     let Some(peripherals) = cortex_m::Peripherals::take() else {
@@ -68,7 +77,7 @@ fn main() -> ! {
 }
 
 #[embassy_executor::task]
-async fn run() {
+pub(crate) async fn run() {
     #[cfg(feature = "tests")]
     let failed = tests::run_all().await;
     #[cfg(not(feature = "tests"))]
@@ -86,7 +95,7 @@ pub(crate) fn fail(why: &str) -> ! {
     exit_failure()
 }
 
-fn exit_failure() -> ! {
+pub(crate) fn exit_failure() -> ! {
     loop {
         debug::exit(debug::EXIT_FAILURE);
     }
@@ -98,12 +107,14 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     exit_failure()
 }
 
+#[cfg(target_arch = "arm")]
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     hprintln!("HARDFAULT: pc={:#010x} lr={:#010x}", frame.pc(), frame.lr());
     exit_failure()
 }
 
+#[cfg(target_arch = "arm")]
 #[exception]
 unsafe fn DefaultHandler(irqn: i16) {
     hprintln!("UNEXPECTED EXCEPTION: {}", irqn);

@@ -2,7 +2,7 @@
 //! engine (`engine`) or made once with no retry (baseline). Both builds
 //! share everything else, so the difference in size is what tenace adds.
 
-use cortex_m_semihosting::hprintln;
+use crate::hprintln;
 
 use crate::wifi::{FlakyWifi, Request, Step, WifiError};
 

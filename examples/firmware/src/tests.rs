@@ -11,7 +11,7 @@
 use core::cell::Cell;
 use core::time::Duration;
 
-use cortex_m_semihosting::hprintln;
+use crate::hprintln;
 use tenace::{
     AttemptOutcome, CallOutcome, CallResult, ExponentialBackoff, FailureKind, FixedDelay,
     LinearBackoff, Middleware, Pipeline, Policy, Retried, RetryEvent, RetryStrategy, SeededRng,

@@ -6,7 +6,7 @@
 use core::cell::Cell;
 use core::time::Duration;
 
-use cortex_m_semihosting::hprintln;
+use crate::hprintln;
 use tenace::rand_core::Rng;
 use tenace::{AttemptContext, FixedDelay, RetryEvent, RetryStrategy};
 use tenace_embedded::{Client, Error, HttpTransport, Request};
