@@ -340,7 +340,7 @@ impl<S, P, M: Middleware> RetryMachine<'_, S, P, M> {
 
 /// [`RetryMachine`] without its policy: the async driver keeps the policy
 /// reference it was given and passes it to every step, so its future does
-/// not hold the reference twice.
+/// not hold the policy reference twice.
 pub(crate) struct Call<S, M: Middleware> {
     /// This call's strategy, cloned from the policy's at the first failure:
     /// a call that succeeds at once never copies it.

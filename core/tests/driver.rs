@@ -47,7 +47,7 @@ fn max_retries_three_means_four_attempts_with_the_reference_schedule() {
     assert_eq!(t.calls(), 4);
     assert_eq!(clock.sleeps().as_slice(), [s(2), s(4), s(8)]);
     assert_eq!(clock.now(), Instant::from_millis(14_000));
-    // The last underlying error is the source, as the reference's __cause__.
+    // The last underlying error is the source.
     assert_eq!(
         err.last_error(),
         Some(&MockError::new(FailureKind::Connect))

@@ -428,7 +428,7 @@ async fn service_unavailable_is_retried_only_with_the_status_policy() {
     assert_eq!(log.delays(), [ms(20), ms(40)]);
     assert_eq!(server.received(), 3);
 
-    // Without it, a 503 is a response, as in the reference.
+    // Without it, a 503 is a response, not an error.
     let server = FaultServer::start([Fault::status(503)]);
     let (builder, log) = client(Some(&server));
     let response = builder.build().unwrap().get("/").send().await.unwrap();

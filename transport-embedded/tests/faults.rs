@@ -398,7 +398,7 @@ fn too_many_requests_honours_retry_after() {
     assert!(started.elapsed() >= Duration::from_secs(1));
     assert_eq!(server.received(), 2);
 
-    // Without `error_for_status` a 429 is a response, as in the reference.
+    // Without `error_for_status` a 429 is a response, not an error.
     let server = FaultServer::start([Fault::too_many_requests_secs(7)]);
     let base = server.url("/");
     let client = Client::builder(

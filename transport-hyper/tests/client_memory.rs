@@ -62,7 +62,7 @@ async fn by_default_an_error_status_is_a_response() {
     let response = client.get("/x").send().await.unwrap();
     assert_eq!(response.status(), 500);
     assert_eq!(server.received(), 1);
-    // The reference's raise_for_status(), after the fact.
+    // The status check after the fact, on a response already in hand.
     let err = response.error_for_status().unwrap_err();
     assert_eq!(err.kind(), FailureKind::Status(500));
 }

@@ -29,7 +29,7 @@ async fn an_exponential_schedule_takes_exactly_its_delays() {
     let response =
         tenace::retry(&transport, &clock, &policy, &mut SeededRng::new(1), "GET /").await;
     assert_eq!(response.unwrap().into_inner(), "done");
-    // 2 + 4 + 8 s: the reference's table, attempt n waits base * 2^n.
+    // 2 + 4 + 8 s: retry n waits base * 2^n.
     assert_eq!(started.elapsed(), secs(14));
     assert_eq!(clock.now().as_duration(), secs(14));
     assert_eq!(transport.calls(), 4);
