@@ -33,7 +33,7 @@
 //! recorded.
 //!
 //! Synthetic bodies ([`Fault::OversizeBody`], [`Fault::Trickle`],
-//! [`Fault::ResetMidBody`]) are made of [`filler`] bytes, so tests can compare
+//! [`Fault::ResetMidBody`], [`Fault::CloseMidBody`]) are made of [`filler`] bytes, so tests can compare
 //! exact values.
 
 use alloc::sync::Arc;
@@ -133,6 +133,11 @@ pub enum Fault {
     /// has to be read to know its number in the script, and reading it also
     /// makes the close a FIN rather than a reset.)
     CloseBeforeResponse,
+    /// Send `200`, headers with `Content-Length: RESET_MID_BODY_LEN` and the
+    /// first [`RESET_MID_BODY_SENT`] bytes of the body, then close the
+    /// connection cleanly (FIN): the client sees EOF in the middle of the
+    /// body, as it does when a relay or proxy turns a reset into a close.
+    CloseMidBody,
 }
 
 impl Fault {
@@ -986,6 +991,15 @@ async fn apply(conn: &mut Conn, request: &Request, fault: Fault) -> Result<Next,
             }
         }
         Fault::CloseBeforeResponse => Ok(Next::Close),
+        Fault::CloseMidBody => {
+            let mut response = response_head(200, &[], Some(RESET_MID_BODY_LEN), false);
+            if !head_only {
+                response.extend_from_slice(&filler(RESET_MID_BODY_SENT));
+            }
+            stream.write_all(&response).await?;
+            stream.flush().await?;
+            Ok(Next::Close)
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Hostile servers, defined once and run against both adapters: absurd,
 //! malformed and contradictory `Retry-After` values, a body trickled one
-//! byte a second, a body far over the limit, and a response that never
-//! ends.
+//! byte a second, a body far over the limit, a response that never ends,
+//! and a body cut short by a clean close.
 //!
 //! A [`Scenario`] says what the [`FaultServer`] does, the limits of the
 //! call ([`Setup`]) and what must come of it ([`Expected`]). An adapter
@@ -581,6 +581,27 @@ pub fn a_never_ending_body_is_cut_by_the_limit() -> Vec<Scenario> {
     }]
 }
 
+/// `Content-Length: 64`, 16 bytes, then a clean close (FIN), twice, then
+/// `200`: a truncated body is a network failure after the request was
+/// sent, so the `GET` is retried with the strategy's waits, whatever the
+/// size of the buffer.
+pub fn a_body_cut_short_by_a_clean_close_is_retried() -> Vec<Scenario> {
+    vec![Scenario {
+        name: "body cut short by a clean close".to_owned(),
+        script: vec![Fault::CloseMidBody, Fault::CloseMidBody, Fault::ok("whole")],
+        fallback: None,
+        path: "/short",
+        setup: Setup::default(),
+        expected: Expected {
+            result: Ok(b"whole"),
+            retries: STRATEGY.iter().map(|d| (FailureKind::Io, *d)).collect(),
+            received: 3,
+            elapsed: STRATEGY[0] + STRATEGY[1]..MAX_DELAY * 2 + MARGIN,
+            attempt: None,
+        },
+    }]
+}
+
 /// Every scenario, in the order of the suite.
 pub fn all() -> Vec<Scenario> {
     crate::hostile_suite!(@all)
@@ -618,6 +639,7 @@ macro_rules! hostile_suite {
             an_announced_50_mib_body_fails_at_once,
             a_never_ending_body_is_cut_by_the_attempt_timeout,
             a_never_ending_body_is_cut_by_the_limit,
+            a_body_cut_short_by_a_clean_close_is_retried,
         }
     };
     (@tests $run:path; $($group:ident,)*) => {

@@ -252,6 +252,7 @@ where
 
         // 2. Exchange: the request goes out, the response head comes back.
         let base = buffer.as_ptr().addr();
+        let capacity = buffer.len();
         let exchange = async {
             let head = buffer.get(..head_len).unwrap_or_default();
             conn.write_all(head).await?;
@@ -283,7 +284,7 @@ where
         )
         .await
         .ok_or(Error::Body(Cause::TimedOut))?
-        .map_err(|e| Error::from_reqwless(Phase::Body, e))?;
+        .map_err(|e| Error::from_reqwless_body(e, content_length, capacity))?;
         let head = Head {
             status,
             content_length,

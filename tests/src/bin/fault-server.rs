@@ -21,6 +21,7 @@
 //! | `reset-mid-body` | `200`, part of the body, then a reset |
 //! | `hang` | never answer |
 //! | `close` | close (FIN) before the response |
+//! | `close-mid-body` | `200`, part of the body, then a close (FIN) |
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
@@ -58,6 +59,7 @@ fn fault(token: &str) -> Result<Fault, String> {
             "reset-mid-body" => Fault::ResetMidBody,
             "hang" => Fault::Hang,
             "close" => Fault::CloseBeforeResponse,
+            "close-mid-body" => Fault::CloseMidBody,
             _ => return Err(bad()),
         },
         Some(("ok", body)) => Fault::ok(body),
