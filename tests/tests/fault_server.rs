@@ -226,6 +226,23 @@ fn reset_mid_body_gives_partial_body_then_reset() {
 }
 
 #[test]
+fn close_mid_body_gives_partial_body_then_a_clean_end() {
+    let server = FaultServer::start([Fault::CloseMidBody]);
+    let mut stream = connect(server.addr());
+    stream.write_all(get("/").as_bytes()).unwrap();
+    let (status_line, headers, mut body) = read_head(&mut stream);
+    assert_eq!(status_line, "HTTP/1.1 200 OK");
+    let content_length = RESET_MID_BODY_LEN.to_string();
+    assert!(headers.contains(&("Content-Length".to_owned(), content_length)));
+    let (rest, error) = read_until_end(&mut stream);
+    body.extend_from_slice(&rest);
+    assert_eq!(body, filler(RESET_MID_BODY_SENT));
+    // End of stream, not a reset.
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(server.received(), 1);
+}
+
+#[test]
 fn hang_gives_read_timeout() {
     let server = FaultServer::start([Fault::Hang]);
     let mut stream = connect(server.addr());
