@@ -33,7 +33,7 @@
 //! recorded.
 //!
 //! Synthetic bodies ([`Fault::OversizeBody`], [`Fault::Trickle`],
-//! [`Fault::ResetMidBody`], [`Fault::CloseMidBody`]) are made of [`filler`] bytes, so tests can compare
+//! [`Fault::ResetMidBody`], [`Fault::CloseMidBody`], [`Fault::CloseMidChunk`]) are made of [`filler`] bytes, so tests can compare
 //! exact values.
 
 use alloc::sync::Arc;
@@ -64,6 +64,13 @@ pub const RESET_MID_BODY_LEN: usize = 64;
 /// How many body bytes [`Fault::ResetMidBody`] sends before the reset: the
 /// client receives exactly `filler(RESET_MID_BODY_SENT)`.
 pub const RESET_MID_BODY_SENT: usize = 16;
+
+/// The size the chunk of [`Fault::CloseMidChunk`] announces.
+pub const CLOSE_MID_CHUNK_LEN: usize = 64;
+
+/// How many bytes of its chunk [`Fault::CloseMidChunk`] sends before the
+/// close: `filler(CLOSE_MID_CHUNK_SENT)`.
+pub const CLOSE_MID_CHUNK_SENT: usize = 16;
 
 /// The chunk payload that [`Fault::NeverEndingBody`] repeats.
 pub const NEVER_ENDING_CHUNK: &[u8] = b"chunk\n";
@@ -138,6 +145,11 @@ pub enum Fault {
     /// connection cleanly (FIN): the client sees EOF in the middle of the
     /// body, as it does when a relay or proxy turns a reset into a close.
     CloseMidBody,
+    /// Send `200` with `Transfer-Encoding: chunked`, a chunk announcing
+    /// [`CLOSE_MID_CHUNK_LEN`] bytes and the first [`CLOSE_MID_CHUNK_SENT`]
+    /// of them, then close the connection cleanly (FIN): the client sees
+    /// EOF inside a chunk.
+    CloseMidChunk,
 }
 
 impl Fault {
@@ -991,6 +1003,17 @@ async fn apply(conn: &mut Conn, request: &Request, fault: Fault) -> Result<Next,
             }
         }
         Fault::CloseBeforeResponse => Ok(Next::Close),
+        Fault::CloseMidChunk => {
+            let chunked = [("Transfer-Encoding".to_owned(), "chunked".to_owned())];
+            let mut response = response_head(200, &chunked, None, false);
+            if !head_only {
+                response.extend_from_slice(format!("{CLOSE_MID_CHUNK_LEN:x}\r\n").as_bytes());
+                response.extend_from_slice(&filler(CLOSE_MID_CHUNK_SENT));
+            }
+            stream.write_all(&response).await?;
+            stream.flush().await?;
+            Ok(Next::Close)
+        }
         Fault::CloseMidBody => {
             let mut response = response_head(200, &[], Some(RESET_MID_BODY_LEN), false);
             if !head_only {

@@ -581,14 +581,26 @@ pub fn a_never_ending_body_is_cut_by_the_limit() -> Vec<Scenario> {
     }]
 }
 
-/// `Content-Length: 64`, 16 bytes, then a clean close (FIN), twice, then
-/// `200`: a truncated body is a network failure after the request was
-/// sent, so the `GET` is retried with the strategy's waits, whatever the
-/// size of the buffer.
+/// A body cut short by a clean close (FIN), twice, then `200`: a
+/// truncated body is a network failure after the request was sent, so the
+/// `GET` is retried with the strategy's waits, whatever the size of the
+/// buffer. Cut 16 bytes into a 64-byte `Content-Length`, and 16 bytes into
+/// a 64-byte chunk.
 pub fn a_body_cut_short_by_a_clean_close_is_retried() -> Vec<Scenario> {
-    vec![Scenario {
-        name: "body cut short by a clean close".to_owned(),
-        script: vec![Fault::CloseMidBody, Fault::CloseMidBody, Fault::ok("whole")],
+    [
+        (
+            "Content-Length body cut short by a clean close",
+            Fault::CloseMidBody,
+        ),
+        (
+            "chunked body cut short by a clean close",
+            Fault::CloseMidChunk,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, cut)| Scenario {
+        name: name.to_owned(),
+        script: vec![cut.clone(), cut, Fault::ok("whole")],
         fallback: None,
         path: "/short",
         setup: Setup::default(),
@@ -599,7 +611,8 @@ pub fn a_body_cut_short_by_a_clean_close_is_retried() -> Vec<Scenario> {
             elapsed: STRATEGY[0] + STRATEGY[1]..MAX_DELAY * 2 + MARGIN,
             attempt: None,
         },
-    }]
+    })
+    .collect()
 }
 
 /// Every scenario, in the order of the suite.

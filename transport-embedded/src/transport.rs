@@ -22,11 +22,12 @@ use core::time::Duration;
 use embassy_futures::select::{Either, select};
 use embedded_io_async::Write as _;
 use embedded_nal_async::{Dns, TcpConnect};
+use reqwless::TryBufRead;
 use reqwless::client::HttpClient;
 use tenace::Clock;
 use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
 
-use crate::error::{Cause, Error, Phase, RequestError};
+use crate::error::{Cause, Error, IoErrorKind, Phase, RequestError};
 use crate::head::write_head;
 use crate::request::Request;
 use crate::response::{Head, Response};
@@ -181,6 +182,54 @@ async fn within<C: Clock, F: Future>(
     }
 }
 
+/// The connection as reqwless reads the response from it: a read after
+/// the connection reported end of stream fails with `ConnectionAborted`.
+///
+/// reqwless reads a chunked body until its last chunk; at end of stream in
+/// the middle of a chunk it reads again, forever, and a closed socket is
+/// always ready, so the loop never yields and no timeout could end it. Its
+/// other readers stop at the first end of stream, so the guard changes
+/// nothing else. [`ended`](Self::ended) tells a body cut short by the
+/// peer's close from other failures.
+struct StopAtEnd<C> {
+    conn: C,
+    ended: bool,
+}
+
+impl<C> StopAtEnd<C> {
+    const fn new(conn: C) -> Self {
+        Self { conn, ended: false }
+    }
+}
+
+impl<C> embedded_io_async::ErrorType for StopAtEnd<C> {
+    type Error = IoErrorKind;
+}
+
+impl<C: embedded_io_async::Read<Error = IoErrorKind>> embedded_io_async::Read for StopAtEnd<C> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoErrorKind> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.ended {
+            return Err(IoErrorKind::ConnectionAborted);
+        }
+        let n = self.conn.read(buf).await?;
+        self.ended = n == 0;
+        Ok(n)
+    }
+}
+
+impl<C: TryBufRead<Error = IoErrorKind>> TryBufRead for StopAtEnd<C> {
+    async fn try_fill_buf(&mut self) -> Option<Result<&[u8], IoErrorKind>> {
+        self.conn.try_fill_buf().await
+    }
+
+    fn try_consume(&mut self, amt: usize) {
+        self.conn.try_consume(amt);
+    }
+}
+
 /// `Retry-After` and `Date` of a response head.
 fn hints<'h>(
     headers: impl Iterator<Item = (&'h str, &'h [u8])>,
@@ -248,18 +297,18 @@ where
             .await
             .ok_or(Error::Connect(Cause::TimedOut))?
             .map_err(|e| Error::from_reqwless(Phase::Connect, e))?;
-        let mut conn = handle.conn;
+        let mut conn = StopAtEnd::new(handle.conn);
 
         // 2. Exchange: the request goes out, the response head comes back.
         let base = buffer.as_ptr().addr();
         let capacity = buffer.len();
         let exchange = async {
             let head = buffer.get(..head_len).unwrap_or_default();
-            conn.write_all(head).await?;
+            conn.conn.write_all(head).await?;
             if let Some(body) = request.body {
-                conn.write_all(body).await?;
+                conn.conn.write_all(body).await?;
             }
-            conn.flush().await?;
+            conn.conn.flush().await?;
             reqwless::response::Response::read(&mut conn, request.method, buffer).await
         };
         let response = within(&self.clock, self.timeouts.exchange, exchange)
@@ -284,7 +333,7 @@ where
         )
         .await
         .ok_or(Error::Body(Cause::TimedOut))?
-        .map_err(|e| Error::from_reqwless_body(e, content_length, capacity))?;
+        .map_err(|e| Error::from_reqwless_body(e, content_length, capacity, conn.ended))?;
         let head = Head {
             status,
             content_length,

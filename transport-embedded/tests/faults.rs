@@ -348,7 +348,7 @@ fn a_body_cut_short_by_a_clean_close_is_a_network_failure() {
     assert_eq!(last.map(|e| e.kind()), Some(FailureKind::Io));
     assert_eq!(
         last.map(|e| e.to_string()).as_deref(),
-        Some("body failed: truncated: the connection closed before Content-Length bytes arrived")
+        Some("body failed: truncated: the connection closed before the end of the body")
     );
     assert_eq!(server.received_with_method("POST"), 1);
 
@@ -362,6 +362,40 @@ fn a_body_cut_short_by_a_clean_close_is_a_network_failure() {
     .expect("replayed");
     assert_eq!(response.body(), b"twice");
     assert_eq!(server.received_with_method("POST"), 2);
+}
+
+#[test]
+fn a_chunked_body_cut_short_by_a_clean_close_ends_the_attempt() {
+    // A 64-byte chunk, 16 bytes of it, then FIN. reqwless alone would read
+    // the closed socket again and again without yielding (no timeout could
+    // end it); the attempt ends at once as a truncated body.
+    let server = FaultServer::start([Fault::CloseMidChunk, Fault::ok("whole")]);
+    let base = server.url("/");
+    let stack = Stack::default();
+    let recorder = Recorder::default();
+    let client = client_for(&stack, &base, &recorder);
+    let mut buffer = [0u8; 256];
+    let started = StdInstant::now();
+    let response = run(client.get("/doc").send(&mut buffer)).expect("the retry succeeds");
+    assert_eq!(response.body(), b"whole");
+    assert_eq!(recorder.attempts(), 2);
+    assert_eq!(recorder.retry_kinds(), [FailureKind::Io]);
+    assert_eq!(server.received(), 2);
+    // Far below the 300 ms body timeout: the close ended the attempt.
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let server = FaultServer::start([Fault::CloseMidChunk]);
+    let base = server.url("/");
+    let client = client_for(&stack, &base, &recorder);
+    let err = run(client.post("/doc").body(b"x").send(&mut buffer)).expect_err("not retried");
+    assert_eq!(err.reason(), StopReason::NotIdempotent);
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(err.last_error(), Some(&Error::Body(Cause::Truncated)));
+    assert_eq!(server.received_with_method("POST"), 1);
 }
 
 #[test]

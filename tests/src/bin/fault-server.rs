@@ -23,6 +23,7 @@
 //! | `hang` | never answer |
 //! | `close` | close (FIN) before the response |
 //! | `close-mid-body` | `200`, part of the body, then a close (FIN) |
+//! | `close-mid-chunk` | `200` chunked, part of a chunk, then a close (FIN) |
 //!
 //! `relay` connects to ADDR (e.g. `127.0.0.1:PORT`), copies its standard
 //! input to the connection and the connection to its standard output, and
@@ -72,6 +73,7 @@ fn fault(token: &str) -> Result<Fault, String> {
             "hang" => Fault::Hang,
             "close" => Fault::CloseBeforeResponse,
             "close-mid-body" => Fault::CloseMidBody,
+            "close-mid-chunk" => Fault::CloseMidChunk,
             _ => return Err(bad()),
         },
         Some(("ok", body)) => Fault::ok(body),
