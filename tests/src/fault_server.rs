@@ -33,7 +33,8 @@
 //! recorded.
 //!
 //! Synthetic bodies ([`Fault::OversizeBody`], [`Fault::Trickle`],
-//! [`Fault::ResetMidBody`], [`Fault::CloseMidBody`], [`Fault::CloseMidChunk`]) are made of [`filler`] bytes, so tests can compare
+//! [`Fault::ResetMidBody`], [`Fault::CloseMidBody`], [`Fault::CloseMidChunk`],
+//! [`Fault::OverlongBody`]) are made of [`filler`] bytes, so tests can compare
 //! exact values.
 
 use alloc::sync::Arc;
@@ -71,6 +72,16 @@ pub const CLOSE_MID_CHUNK_LEN: usize = 64;
 /// How many bytes of its chunk [`Fault::CloseMidChunk`] sends before the
 /// close: `filler(CLOSE_MID_CHUNK_SENT)`.
 pub const CLOSE_MID_CHUNK_SENT: usize = 16;
+
+/// The `Content-Length` announced by [`Fault::OverlongBody`].
+pub const OVERLONG_LEN: usize = 8;
+
+/// How many bytes [`Fault::OverlongBody`] sends after its head, more than
+/// it announced.
+pub const OVERLONG_SENT: usize = 24;
+
+/// The pause between the head and the body of [`Fault::OverlongBody`].
+pub const OVERLONG_PAUSE: Duration = Duration::from_millis(20);
 
 /// The chunk payload that [`Fault::NeverEndingBody`] repeats.
 pub const NEVER_ENDING_CHUNK: &[u8] = b"chunk\n";
@@ -150,6 +161,10 @@ pub enum Fault {
     /// of them, then close the connection cleanly (FIN): the client sees
     /// EOF inside a chunk.
     CloseMidChunk,
+    /// Send `200` with `Content-Length: OVERLONG_LEN`, then, after
+    /// [`OVERLONG_PAUSE`] (so the body does not arrive with the head), the
+    /// body and more: `filler(OVERLONG_SENT)`, then close (FIN).
+    OverlongBody,
 }
 
 impl Fault {
@@ -1012,6 +1027,18 @@ async fn apply(conn: &mut Conn, request: &Request, fault: Fault) -> Result<Next,
             }
             stream.write_all(&response).await?;
             stream.flush().await?;
+            Ok(Next::Close)
+        }
+        Fault::OverlongBody => {
+            stream
+                .write_all(&response_head(200, &[], Some(OVERLONG_LEN), false))
+                .await?;
+            stream.flush().await?;
+            if !head_only {
+                tokio::time::sleep(OVERLONG_PAUSE).await;
+                stream.write_all(&filler(OVERLONG_SENT)).await?;
+                stream.flush().await?;
+            }
             Ok(Next::Close)
         }
         Fault::CloseMidBody => {

@@ -1,7 +1,7 @@
 //! Hostile servers, defined once and run against both adapters: absurd,
 //! malformed and contradictory `Retry-After` values, a body trickled one
 //! byte a second, a body far over the limit, a response that never ends,
-//! and a body cut short by a clean close.
+//! a body cut short by a clean close, and one longer than announced.
 //!
 //! A [`Scenario`] says what the [`FaultServer`] does, the limits of the
 //! call ([`Setup`]) and what must come of it ([`Expected`]). An adapter
@@ -615,6 +615,26 @@ pub fn a_body_cut_short_by_a_clean_close_is_retried() -> Vec<Scenario> {
     .collect()
 }
 
+/// A head announcing 8 bytes, then 24: the client reads the 8 it was
+/// promised and leaves the rest (the connection closes after the
+/// response).
+pub fn a_body_longer_than_announced_is_read_to_its_length() -> Vec<Scenario> {
+    vec![Scenario {
+        name: "body longer than its Content-Length".to_owned(),
+        script: vec![Fault::OverlongBody],
+        fallback: None,
+        path: "/long",
+        setup: Setup::default(),
+        expected: Expected {
+            result: Ok(b"abcdefgh"),
+            retries: Vec::new(),
+            received: 1,
+            elapsed: Duration::ZERO..MARGIN,
+            attempt: None,
+        },
+    }]
+}
+
 /// Every scenario, in the order of the suite.
 pub fn all() -> Vec<Scenario> {
     crate::hostile_suite!(@all)
@@ -653,6 +673,7 @@ macro_rules! hostile_suite {
             a_never_ending_body_is_cut_by_the_attempt_timeout,
             a_never_ending_body_is_cut_by_the_limit,
             a_body_cut_short_by_a_clean_close_is_retried,
+            a_body_longer_than_announced_is_read_to_its_length,
         }
     };
     (@tests $run:path; $($group:ident,)*) => {

@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime};
 
 use tenace_tests::fault_server::{
     CLOSE_MID_CHUNK_LEN, CLOSE_MID_CHUNK_SENT, Fault, FaultServer, MALFORMED_STATUS_LINE,
-    NEVER_ENDING_CHUNK, RESET_MID_BODY_LEN, RESET_MID_BODY_SENT, backlog_full_addr,
-    closed_port_addr, filler, http_date,
+    NEVER_ENDING_CHUNK, OVERLONG_LEN, OVERLONG_SENT, RESET_MID_BODY_LEN, RESET_MID_BODY_SENT,
+    backlog_full_addr, closed_port_addr, filler, http_date,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -258,6 +258,21 @@ fn close_mid_chunk_gives_part_of_a_chunk_then_a_clean_end() {
     assert_eq!(body, want);
     assert!(error.is_none(), "{error:?}");
     assert_eq!(server.received(), 1);
+}
+
+#[test]
+fn overlong_body_sends_more_than_it_announced() {
+    let server = FaultServer::start([Fault::OverlongBody]);
+    let mut stream = connect(server.addr());
+    stream.write_all(get("/").as_bytes()).unwrap();
+    let (status_line, headers, mut body) = read_head(&mut stream);
+    assert_eq!(status_line, "HTTP/1.1 200 OK");
+    let content_length = OVERLONG_LEN.to_string();
+    assert!(headers.contains(&("Content-Length".to_owned(), content_length)));
+    let (rest, error) = read_until_end(&mut stream);
+    body.extend_from_slice(&rest);
+    assert_eq!(body, filler(OVERLONG_SENT));
+    assert!(error.is_none(), "{error:?}");
 }
 
 #[test]

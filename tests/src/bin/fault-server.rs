@@ -24,6 +24,7 @@
 //! | `close` | close (FIN) before the response |
 //! | `close-mid-body` | `200`, part of the body, then a close (FIN) |
 //! | `close-mid-chunk` | `200` chunked, part of a chunk, then a close (FIN) |
+//! | `overlong-body` | `200`, then more body bytes than announced, then a close |
 //!
 //! `relay` connects to ADDR (e.g. `127.0.0.1:PORT`), copies its standard
 //! input to the connection and the connection to its standard output, and
@@ -74,6 +75,7 @@ fn fault(token: &str) -> Result<Fault, String> {
             "close" => Fault::CloseBeforeResponse,
             "close-mid-body" => Fault::CloseMidBody,
             "close-mid-chunk" => Fault::CloseMidChunk,
+            "overlong-body" => Fault::OverlongBody,
             _ => return Err(bad()),
         },
         Some(("ok", body)) => Fault::ok(body),
