@@ -7,21 +7,30 @@
 #
 # For each target a fresh fault server (tests/src/bin/fault-server.rs)
 # listens on a free port of 127.0.0.1. The firmware reaches it through
-# qemu's user network (slirp) at 10.0.2.2:PORT, which slirp connects to the
-# host's loopback with a real TCP socket of its own, so a reset from the
-# server reaches the firmware as a reset. (A `restrict=on` network with a
-# `guestfwd=...-cmd:` relay would carry every reset as a clean close: the
-# relay talks to slirp over a socket pair.) The firmware makes no other
-# connection and has no DNS; its URL comes on the semihosting command line.
-#
+# qemu's user network (slirp) with `restrict=on`: the guest can reach
+# nothing but one `guestfwd` address, 10.0.2.100:80 (its URL
+# `http://10.0.2.100` comes on the semihosting command line; it has no
+# DNS). For each connection the firmware opens there, slirp runs
+# `fault-server relay 127.0.0.1:PORT`, which connects to the server and
+# copies bytes both ways over its standard input and output, a socket
+# pair with slirp. A socket pair cannot carry a reset: when the server
+# resets a connection the relay ends, and the firmware sees a clean close
+# (FIN) at that point in the response. So `reset` before the response
+# reaches the firmware as a close before the head (an I/O failure, retried
+# for a GET), and `reset-mid-body` as a body short of its Content-Length
+# (truncated: an I/O failure after the request was sent, not replayed for
+# a POST).
+
 # qemu counts instructions (`-icount shift=4`): the time the firmware's own
 # code takes is the same on every run, so the one-tick timing checks do not
 # depend on the host's load; while the firmware sleeps (WFI), virtual time
 # follows real time, so the server's answers arrive as they would.
 #
-# The firmware prints `expect-server METHOD PATH MIN MAX` for each call it
-# makes; after the run this script compares those with the server's
-# `count METHOD PATH N` lines, and fails on any request the firmware did
+# What reached the server is checked on the server's side, not taken from
+# the firmware: the firmware prints `expect-server METHOD PATH MIN MAX` for
+# each call it makes; after the run this script compares those with the
+# counts the fault server prints when it stops (`count METHOD PATH N`, the
+# requests it received in full), and fails on any request the firmware did
 # not announce.
 #
 # Installs qemu-system-arm and the Rust targets if they are missing. Exits
@@ -45,6 +54,13 @@ fw_target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 echo "== building the fault server"
 (cd "$root" && cargo build --quiet -p tenace-tests --bin fault-server)
 server_bin=$host_target_dir/debug/fault-server
+# qemu splits -nic options at commas and the guestfwd command at spaces.
+case "$server_bin" in
+*[,\ ]*)
+    echo "FAIL: the fault server's path has a comma or a space: $server_bin"
+    exit 1
+    ;;
+esac
 
 # Requests 0, 1, 2... in the order the firmware's tests make them; past
 # the end the server answers `200 ok` (the frame-loss calls).
@@ -103,13 +119,13 @@ run_target() { # target
         echo "FAIL: $target: the fault server did not start"
         return 1
     fi
-    echo "fault server on 127.0.0.1:$port, the firmware's http://10.0.2.2:$port"
+    echo "fault server on 127.0.0.1:$port, the firmware's http://10.0.2.100 (guestfwd)"
 
     local rc=0
     timeout 180 qemu-system-arm -cpu "$cpu" -machine "$machine" -nographic -monitor none \
         -serial none -icount shift=4 \
-        -semihosting-config "enable=on,target=native,arg=tenace-firmware-net,arg=http://10.0.2.2:$port" \
-        -nic "user,model=$nic" \
+        -semihosting-config "enable=on,target=native,arg=tenace-firmware-net,arg=http://10.0.2.100" \
+        -nic "user,model=$nic,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:$server_bin relay 127.0.0.1:$port" \
         -kernel "$elf" >"$out" 2>&1 || rc=$?
     cat "$out"
     exec 3>&-

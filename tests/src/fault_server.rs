@@ -33,7 +33,8 @@
 //! recorded.
 //!
 //! Synthetic bodies ([`Fault::OversizeBody`], [`Fault::Trickle`],
-//! [`Fault::ResetMidBody`]) are made of [`filler`] bytes, so tests can compare
+//! [`Fault::ResetMidBody`], [`Fault::CloseMidBody`], [`Fault::CloseMidChunk`],
+//! [`Fault::OverlongBody`]) are made of [`filler`] bytes, so tests can compare
 //! exact values.
 
 use alloc::sync::Arc;
@@ -64,6 +65,23 @@ pub const RESET_MID_BODY_LEN: usize = 64;
 /// How many body bytes [`Fault::ResetMidBody`] sends before the reset: the
 /// client receives exactly `filler(RESET_MID_BODY_SENT)`.
 pub const RESET_MID_BODY_SENT: usize = 16;
+
+/// The size the chunk of [`Fault::CloseMidChunk`] announces.
+pub const CLOSE_MID_CHUNK_LEN: usize = 64;
+
+/// How many bytes of its chunk [`Fault::CloseMidChunk`] sends before the
+/// close: `filler(CLOSE_MID_CHUNK_SENT)`.
+pub const CLOSE_MID_CHUNK_SENT: usize = 16;
+
+/// The `Content-Length` announced by [`Fault::OverlongBody`].
+pub const OVERLONG_LEN: usize = 8;
+
+/// How many bytes [`Fault::OverlongBody`] sends after its head, more than
+/// it announced.
+pub const OVERLONG_SENT: usize = 24;
+
+/// The pause between the head and the body of [`Fault::OverlongBody`].
+pub const OVERLONG_PAUSE: Duration = Duration::from_millis(20);
 
 /// The chunk payload that [`Fault::NeverEndingBody`] repeats.
 pub const NEVER_ENDING_CHUNK: &[u8] = b"chunk\n";
@@ -133,6 +151,20 @@ pub enum Fault {
     /// has to be read to know its number in the script, and reading it also
     /// makes the close a FIN rather than a reset.)
     CloseBeforeResponse,
+    /// Send `200`, headers with `Content-Length: RESET_MID_BODY_LEN` and the
+    /// first [`RESET_MID_BODY_SENT`] bytes of the body, then close the
+    /// connection cleanly (FIN): the client sees EOF in the middle of the
+    /// body, as it does when a relay or proxy turns a reset into a close.
+    CloseMidBody,
+    /// Send `200` with `Transfer-Encoding: chunked`, a chunk announcing
+    /// [`CLOSE_MID_CHUNK_LEN`] bytes and the first [`CLOSE_MID_CHUNK_SENT`]
+    /// of them, then close the connection cleanly (FIN): the client sees
+    /// EOF inside a chunk.
+    CloseMidChunk,
+    /// Send `200` with `Content-Length: OVERLONG_LEN`, then, after
+    /// [`OVERLONG_PAUSE`] (so the body does not arrive with the head), the
+    /// body and more: `filler(OVERLONG_SENT)`, then close (FIN).
+    OverlongBody,
 }
 
 impl Fault {
@@ -986,6 +1018,38 @@ async fn apply(conn: &mut Conn, request: &Request, fault: Fault) -> Result<Next,
             }
         }
         Fault::CloseBeforeResponse => Ok(Next::Close),
+        Fault::CloseMidChunk => {
+            let chunked = [("Transfer-Encoding".to_owned(), "chunked".to_owned())];
+            let mut response = response_head(200, &chunked, None, false);
+            if !head_only {
+                response.extend_from_slice(format!("{CLOSE_MID_CHUNK_LEN:x}\r\n").as_bytes());
+                response.extend_from_slice(&filler(CLOSE_MID_CHUNK_SENT));
+            }
+            stream.write_all(&response).await?;
+            stream.flush().await?;
+            Ok(Next::Close)
+        }
+        Fault::OverlongBody => {
+            stream
+                .write_all(&response_head(200, &[], Some(OVERLONG_LEN), false))
+                .await?;
+            stream.flush().await?;
+            if !head_only {
+                tokio::time::sleep(OVERLONG_PAUSE).await;
+                stream.write_all(&filler(OVERLONG_SENT)).await?;
+                stream.flush().await?;
+            }
+            Ok(Next::Close)
+        }
+        Fault::CloseMidBody => {
+            let mut response = response_head(200, &[], Some(RESET_MID_BODY_LEN), false);
+            if !head_only {
+                response.extend_from_slice(&filler(RESET_MID_BODY_SENT));
+            }
+            stream.write_all(&response).await?;
+            stream.flush().await?;
+            Ok(Next::Close)
+        }
     }
 }
 

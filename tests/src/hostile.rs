@@ -1,7 +1,7 @@
 //! Hostile servers, defined once and run against both adapters: absurd,
 //! malformed and contradictory `Retry-After` values, a body trickled one
-//! byte a second, a body far over the limit, and a response that never
-//! ends.
+//! byte a second, a body far over the limit, a response that never ends,
+//! a body cut short by a clean close, and one longer than announced.
 //!
 //! A [`Scenario`] says what the [`FaultServer`] does, the limits of the
 //! call ([`Setup`]) and what must come of it ([`Expected`]). An adapter
@@ -581,6 +581,60 @@ pub fn a_never_ending_body_is_cut_by_the_limit() -> Vec<Scenario> {
     }]
 }
 
+/// A body cut short by a clean close (FIN), twice, then `200`: a
+/// truncated body is a network failure after the request was sent, so the
+/// `GET` is retried with the strategy's waits, whatever the size of the
+/// buffer. Cut 16 bytes into a 64-byte `Content-Length`, and 16 bytes into
+/// a 64-byte chunk.
+pub fn a_body_cut_short_by_a_clean_close_is_retried() -> Vec<Scenario> {
+    [
+        (
+            "Content-Length body cut short by a clean close",
+            Fault::CloseMidBody,
+        ),
+        (
+            "chunked body cut short by a clean close",
+            Fault::CloseMidChunk,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, cut)| Scenario {
+        name: name.to_owned(),
+        script: vec![cut.clone(), cut, Fault::ok("whole")],
+        fallback: None,
+        path: "/short",
+        setup: Setup::default(),
+        expected: Expected {
+            result: Ok(b"whole"),
+            retries: STRATEGY.iter().map(|d| (FailureKind::Io, *d)).collect(),
+            received: 3,
+            elapsed: STRATEGY[0] + STRATEGY[1]..MAX_DELAY * 2 + MARGIN,
+            attempt: None,
+        },
+    })
+    .collect()
+}
+
+/// A head announcing 8 bytes, then 24: the client reads the 8 it was
+/// promised and leaves the rest (the connection closes after the
+/// response).
+pub fn a_body_longer_than_announced_is_read_to_its_length() -> Vec<Scenario> {
+    vec![Scenario {
+        name: "body longer than its Content-Length".to_owned(),
+        script: vec![Fault::OverlongBody],
+        fallback: None,
+        path: "/long",
+        setup: Setup::default(),
+        expected: Expected {
+            result: Ok(b"abcdefgh"),
+            retries: Vec::new(),
+            received: 1,
+            elapsed: Duration::ZERO..MARGIN,
+            attempt: None,
+        },
+    }]
+}
+
 /// Every scenario, in the order of the suite.
 pub fn all() -> Vec<Scenario> {
     crate::hostile_suite!(@all)
@@ -618,6 +672,8 @@ macro_rules! hostile_suite {
             an_announced_50_mib_body_fails_at_once,
             a_never_ending_body_is_cut_by_the_attempt_timeout,
             a_never_ending_body_is_cut_by_the_limit,
+            a_body_cut_short_by_a_clean_close_is_retried,
+            a_body_longer_than_announced_is_read_to_its_length,
         }
     };
     (@tests $run:path; $($group:ident,)*) => {

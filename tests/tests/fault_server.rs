@@ -7,8 +7,9 @@ use std::net::TcpStream;
 use std::time::{Instant, SystemTime};
 
 use tenace_tests::fault_server::{
-    Fault, FaultServer, MALFORMED_STATUS_LINE, NEVER_ENDING_CHUNK, RESET_MID_BODY_LEN,
-    RESET_MID_BODY_SENT, backlog_full_addr, closed_port_addr, filler, http_date,
+    CLOSE_MID_CHUNK_LEN, CLOSE_MID_CHUNK_SENT, Fault, FaultServer, MALFORMED_STATUS_LINE,
+    NEVER_ENDING_CHUNK, OVERLONG_LEN, OVERLONG_SENT, RESET_MID_BODY_LEN, RESET_MID_BODY_SENT,
+    backlog_full_addr, closed_port_addr, filler, http_date,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -223,6 +224,55 @@ fn reset_mid_body_gives_partial_body_then_reset() {
     body.extend_from_slice(&rest);
     assert_eq!(body, filler(RESET_MID_BODY_SENT));
     assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::ConnectionReset));
+}
+
+#[test]
+fn close_mid_body_gives_partial_body_then_a_clean_end() {
+    let server = FaultServer::start([Fault::CloseMidBody]);
+    let mut stream = connect(server.addr());
+    stream.write_all(get("/").as_bytes()).unwrap();
+    let (status_line, headers, mut body) = read_head(&mut stream);
+    assert_eq!(status_line, "HTTP/1.1 200 OK");
+    let content_length = RESET_MID_BODY_LEN.to_string();
+    assert!(headers.contains(&("Content-Length".to_owned(), content_length)));
+    let (rest, error) = read_until_end(&mut stream);
+    body.extend_from_slice(&rest);
+    assert_eq!(body, filler(RESET_MID_BODY_SENT));
+    // End of stream, not a reset.
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(server.received(), 1);
+}
+
+#[test]
+fn close_mid_chunk_gives_part_of_a_chunk_then_a_clean_end() {
+    let server = FaultServer::start([Fault::CloseMidChunk]);
+    let mut stream = connect(server.addr());
+    stream.write_all(get("/").as_bytes()).unwrap();
+    let (status_line, headers, mut body) = read_head(&mut stream);
+    assert_eq!(status_line, "HTTP/1.1 200 OK");
+    assert!(headers.contains(&("Transfer-Encoding".to_owned(), "chunked".to_owned())));
+    let (rest, error) = read_until_end(&mut stream);
+    body.extend_from_slice(&rest);
+    let mut want = format!("{CLOSE_MID_CHUNK_LEN:x}\r\n").into_bytes();
+    want.extend_from_slice(&filler(CLOSE_MID_CHUNK_SENT));
+    assert_eq!(body, want);
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(server.received(), 1);
+}
+
+#[test]
+fn overlong_body_sends_more_than_it_announced() {
+    let server = FaultServer::start([Fault::OverlongBody]);
+    let mut stream = connect(server.addr());
+    stream.write_all(get("/").as_bytes()).unwrap();
+    let (status_line, headers, mut body) = read_head(&mut stream);
+    assert_eq!(status_line, "HTTP/1.1 200 OK");
+    let content_length = OVERLONG_LEN.to_string();
+    assert!(headers.contains(&("Content-Length".to_owned(), content_length)));
+    let (rest, error) = read_until_end(&mut stream);
+    body.extend_from_slice(&rest);
+    assert_eq!(body, filler(OVERLONG_SENT));
+    assert!(error.is_none(), "{error:?}");
 }
 
 #[test]

@@ -54,6 +54,11 @@ pub enum Cause {
     TimedOut,
     /// The peer closed the connection (end of stream) too early.
     Closed,
+    /// The peer closed the connection (end of stream) before the end of
+    /// the body: short of its `Content-Length` (which fit the caller's
+    /// buffer), or inside a chunked body. A network failure after the
+    /// request was sent, not a buffer too small.
+    Truncated,
     /// The caller's buffer is too small for the response head, or for the
     /// body.
     BufferTooSmall,
@@ -74,6 +79,9 @@ impl fmt::Display for Cause {
             Self::Network(kind) => write!(f, "network error ({kind:?})"),
             Self::TimedOut => f.write_str("timed out"),
             Self::Closed => f.write_str("connection closed by the peer"),
+            Self::Truncated => {
+                f.write_str("truncated: the connection closed before the end of the body")
+            }
             Self::BufferTooSmall => f.write_str("buffer too small"),
             Self::Malformed => f.write_str("malformed response"),
             Self::Tls => f.write_str("TLS failure"),
@@ -135,7 +143,7 @@ impl core::error::Error for RequestError {}
 /// |---|---|---|
 /// | [`Connect`](Self::Connect) (any cause but `Tls`) | [`FailureKind::Connect`] | yes, whatever the method |
 /// | [`Exchange`](Self::Exchange) / [`Body`](Self::Body) with `TimedOut` | [`FailureKind::Timeout`] | idempotent or retry-safe requests only |
-/// | [`Exchange`](Self::Exchange) / [`Body`](Self::Body) with `Network` or `Closed` | [`FailureKind::Io`] | idempotent or retry-safe requests only |
+/// | [`Exchange`](Self::Exchange) / [`Body`](Self::Body) with `Network`, `Closed` or `Truncated` | [`FailureKind::Io`] | idempotent or retry-safe requests only |
 /// | [`TimedOut`](Self::TimedOut) (the engine's attempt timeout) | [`FailureKind::Timeout`] | idempotent or retry-safe requests only |
 /// | [`Status`](Self::Status) | [`FailureKind::Status`] | only with a predicate such as [`TransientErrors`](tenace::TransientErrors) |
 /// | everything else (buffer too small, malformed, TLS, request errors) | [`FailureKind::Other`] | no |
@@ -195,6 +203,43 @@ impl Error {
             Phase::Connect => Self::Connect(cause),
             Phase::Exchange => Self::Exchange(cause),
             Phase::Body => Self::Body(cause),
+        }
+    }
+
+    /// Classifies a reqwless error seen while reading a body of
+    /// `content_length` bytes (if the head announced one) into a buffer of
+    /// `capacity` bytes; `ended` if the connection had reported end of
+    /// stream.
+    ///
+    /// A body the peer's close cut short is [`Cause::Truncated`]:
+    ///
+    /// - reqwless moves the body bytes that came with the head to the front
+    ///   of the buffer, so the whole buffer is the body's. With a
+    ///   `Content-Length` that fits, its `read_to_end` can only end short of
+    ///   it at end of stream, and it reports that as `BufferTooSmall`;
+    /// - at end of stream inside a chunked body (a chunk, its size line, the
+    ///   last chunk), it reports the connection aborted.
+    ///
+    /// A body that does not fit (a `Content-Length` over `capacity`, a
+    /// chunked or close-delimited body that fills the buffer) stays
+    /// `BufferTooSmall`.
+    pub(crate) fn from_reqwless_body(
+        e: reqwless::Error,
+        content_length: Option<usize>,
+        capacity: usize,
+        ended: bool,
+    ) -> Self {
+        match e {
+            reqwless::Error::BufferTooSmall if content_length.is_some_and(|n| n <= capacity) => {
+                Self::Body(Cause::Truncated)
+            }
+            reqwless::Error::Network(IoErrorKind::ConnectionAborted)
+            | reqwless::Error::ConnectionAborted
+                if ended =>
+            {
+                Self::Body(Cause::Truncated)
+            }
+            e => Self::from_reqwless(Phase::Body, e),
         }
     }
 
@@ -268,8 +313,8 @@ impl TransportError for Error {
             Self::Exchange(Cause::TimedOut) | Self::Body(Cause::TimedOut) | Self::TimedOut => {
                 FailureKind::Timeout
             }
-            Self::Exchange(Cause::Network(_) | Cause::Closed)
-            | Self::Body(Cause::Network(_) | Cause::Closed) => FailureKind::Io,
+            Self::Exchange(Cause::Network(_) | Cause::Closed | Cause::Truncated)
+            | Self::Body(Cause::Network(_) | Cause::Closed | Cause::Truncated) => FailureKind::Io,
             Self::Status { status, .. } => FailureKind::Status(status),
             _ => FailureKind::Other,
         }
@@ -307,6 +352,7 @@ mod tests {
         );
         assert_eq!(Error::Exchange(Cause::Malformed).kind(), FailureKind::Other);
         assert_eq!(Error::Body(reset).kind(), FailureKind::Io);
+        assert_eq!(Error::Body(Cause::Truncated).kind(), FailureKind::Io);
         assert_eq!(Error::Body(Cause::TimedOut).kind(), FailureKind::Timeout);
         assert_eq!(
             Error::Body(Cause::BufferTooSmall).kind(),
@@ -346,6 +392,43 @@ mod tests {
             Error::from_reqwless(Phase::Body, R::BufferTooSmall),
             Error::Body(Cause::BufferTooSmall)
         );
+        // A body short of a Content-Length that fits the buffer is truncated.
+        assert_eq!(
+            Error::from_reqwless_body(R::BufferTooSmall, Some(64), 64, true),
+            Error::Body(Cause::Truncated)
+        );
+        assert_eq!(
+            Error::from_reqwless_body(R::BufferTooSmall, Some(0), 0, true),
+            Error::Body(Cause::Truncated)
+        );
+        // One byte over the buffer, or no length (chunked, to the end).
+        assert_eq!(
+            Error::from_reqwless_body(R::BufferTooSmall, Some(65), 64, false),
+            Error::Body(Cause::BufferTooSmall)
+        );
+        assert_eq!(
+            Error::from_reqwless_body(R::BufferTooSmall, None, 64, false),
+            Error::Body(Cause::BufferTooSmall)
+        );
+        assert_eq!(
+            Error::from_reqwless_body(R::Network(IoErrorKind::ConnectionReset), Some(8), 64, false),
+            Error::Body(Cause::Network(IoErrorKind::ConnectionReset))
+        );
+        // End of stream inside a chunked body is a truncation; an abort
+        // without one is the network's.
+        let aborted = R::Network(IoErrorKind::ConnectionAborted);
+        assert_eq!(
+            Error::from_reqwless_body(aborted, None, 64, true),
+            Error::Body(Cause::Truncated)
+        );
+        assert_eq!(
+            Error::from_reqwless_body(R::Network(IoErrorKind::ConnectionAborted), None, 64, false),
+            Error::Body(Cause::Network(IoErrorKind::ConnectionAborted))
+        );
+        assert_eq!(
+            Error::from_reqwless_body(R::Codec, None, 64, true),
+            Error::Body(Cause::Malformed)
+        );
         assert_eq!(
             Error::from_reqwless(Phase::Exchange, R::Codec),
             Error::Exchange(Cause::Malformed)
@@ -377,6 +460,10 @@ mod tests {
         assert_eq!(
             Error::Body(Cause::BufferTooSmall).to_string(),
             "body failed: buffer too small"
+        );
+        assert_eq!(
+            Error::Body(Cause::Truncated).to_string(),
+            "body failed: truncated: the connection closed before the end of the body"
         );
         assert_eq!(
             Error::Status {

@@ -13,6 +13,7 @@
 //! out in one write), then the same buffer receives the response.
 #![allow(async_fn_in_trait)]
 
+use core::cell::Cell;
 #[cfg(feature = "tls")]
 use core::cell::RefCell;
 use core::fmt;
@@ -22,11 +23,12 @@ use core::time::Duration;
 use embassy_futures::select::{Either, select};
 use embedded_io_async::Write as _;
 use embedded_nal_async::{Dns, TcpConnect};
+use reqwless::TryBufRead;
 use reqwless::client::HttpClient;
 use tenace::Clock;
 use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
 
-use crate::error::{Cause, Error, Phase, RequestError};
+use crate::error::{Cause, Error, IoErrorKind, Phase, RequestError};
 use crate::head::write_head;
 use crate::request::Request;
 use crate::response::{Head, Response};
@@ -181,6 +183,73 @@ async fn within<C: Clock, F: Future>(
     }
 }
 
+/// The connection as reqwless reads the response from it: a read after
+/// the connection reported end of stream fails with `ConnectionAborted`,
+/// and no read goes past the end of a fixed-length body.
+///
+/// reqwless reads a chunked body until its last chunk; at end of stream in
+/// the middle of a chunk it reads again, forever, and a closed socket is
+/// always ready, so the loop never yields and no timeout could end it. Its
+/// other readers stop at the first end of stream, so the guard changes
+/// nothing else. [`ended`](Self::ended) tells a body cut short by the
+/// peer's close from other failures.
+///
+/// reqwless reads a `Content-Length` body into the caller's buffer with
+/// reads as large as the rest of the buffer, and subtracts what came from
+/// what is left: bytes past the announced length (a server that sends more
+/// than it announced) would make that overflow. Once the head is read,
+/// `body_end` holds the address in the buffer where the body ends; a read
+/// into the buffer is cut there, so the bytes past it stay unread, as any
+/// HTTP/1.1 client leaves them on a closed connection.
+struct StopAtEnd<'l, C> {
+    conn: C,
+    ended: bool,
+    body_end: &'l Cell<Option<usize>>,
+}
+
+impl<'l, C> StopAtEnd<'l, C> {
+    const fn new(conn: C, body_end: &'l Cell<Option<usize>>) -> Self {
+        Self {
+            conn,
+            ended: false,
+            body_end,
+        }
+    }
+}
+
+impl<C> embedded_io_async::ErrorType for StopAtEnd<'_, C> {
+    type Error = IoErrorKind;
+}
+
+impl<C: embedded_io_async::Read<Error = IoErrorKind>> embedded_io_async::Read for StopAtEnd<'_, C> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoErrorKind> {
+        let room = match self.body_end.get() {
+            Some(end) => end.saturating_sub(buf.as_ptr().addr()).min(buf.len()),
+            None => buf.len(),
+        };
+        let buf = buf.get_mut(..room).unwrap_or_default();
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.ended {
+            return Err(IoErrorKind::ConnectionAborted);
+        }
+        let n = self.conn.read(buf).await?;
+        self.ended = n == 0;
+        Ok(n)
+    }
+}
+
+impl<C: TryBufRead<Error = IoErrorKind>> TryBufRead for StopAtEnd<'_, C> {
+    async fn try_fill_buf(&mut self) -> Option<Result<&[u8], IoErrorKind>> {
+        self.conn.try_fill_buf().await
+    }
+
+    fn try_consume(&mut self, amt: usize) {
+        self.conn.try_consume(amt);
+    }
+}
+
 /// `Retry-After` and `Date` of a response head.
 fn hints<'h>(
     headers: impl Iterator<Item = (&'h str, &'h [u8])>,
@@ -248,17 +317,19 @@ where
             .await
             .ok_or(Error::Connect(Cause::TimedOut))?
             .map_err(|e| Error::from_reqwless(Phase::Connect, e))?;
-        let mut conn = handle.conn;
+        let body_end = Cell::new(None);
+        let mut conn = StopAtEnd::new(handle.conn, &body_end);
 
         // 2. Exchange: the request goes out, the response head comes back.
         let base = buffer.as_ptr().addr();
+        let capacity = buffer.len();
         let exchange = async {
             let head = buffer.get(..head_len).unwrap_or_default();
-            conn.write_all(head).await?;
+            conn.conn.write_all(head).await?;
             if let Some(body) = request.body {
-                conn.write_all(body).await?;
+                conn.conn.write_all(body).await?;
             }
-            conn.flush().await?;
+            conn.conn.flush().await?;
             reqwless::response::Response::read(&mut conn, request.method, buffer).await
         };
         let response = within(&self.clock, self.timeouts.exchange, exchange)
@@ -275,7 +346,9 @@ where
             });
         }
 
-        // 3. Body, into the caller's buffer.
+        // 3. Body, into the caller's buffer, where reqwless moves it to the
+        // front: a fixed-length body ends `content_length` bytes in.
+        body_end.set(content_length.map(|n| base.saturating_add(n)));
         let body = within(
             &self.clock,
             self.timeouts.body,
@@ -283,7 +356,7 @@ where
         )
         .await
         .ok_or(Error::Body(Cause::TimedOut))?
-        .map_err(|e| Error::from_reqwless(Phase::Body, e))?;
+        .map_err(|e| Error::from_reqwless_body(e, content_length, capacity, conn.ended))?;
         let head = Head {
             status,
             content_length,

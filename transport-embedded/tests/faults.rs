@@ -301,6 +301,125 @@ fn reset_mid_body() {
     assert_eq!(server.received_with_method("POST"), 1);
 }
 
+/// A client with [`timeouts`], `FixedDelay(STEP)` and `recorder`, for `base`.
+fn client_for<'a>(
+    stack: &'a Stack,
+    base: &'a str,
+    recorder: &'a Recorder,
+) -> Client<'a, HttpTransport<'a, Stack, Stack>, FixedDelay> {
+    Client::builder(
+        HttpTransport::new(stack, stack).with_timeouts(timeouts()),
+        SEED,
+    )
+    .base_url(base)
+    .retry_strategy(FixedDelay::new(STEP))
+    .middleware(recorder)
+    .build()
+    .expect("valid client")
+}
+
+#[test]
+fn a_body_cut_short_by_a_clean_close_is_a_network_failure() {
+    // `Content-Length: 64`, 16 bytes, then FIN: the buffer had room, so the
+    // body was truncated, and a GET is retried.
+    let server = FaultServer::start([Fault::CloseMidBody, Fault::CloseMidBody, Fault::ok("whole")]);
+    let base = server.url("/");
+    let stack = Stack::default();
+    let recorder = Recorder::default();
+    let client = client_for(&stack, &base, &recorder);
+    let mut buffer = [0u8; 256];
+    let response = run(client.get("/doc").send(&mut buffer)).expect("the retries succeed");
+    assert_eq!(response.body(), b"whole");
+    assert_eq!(recorder.attempts(), 3);
+    assert_eq!(recorder.retry_kinds(), [FailureKind::Io, FailureKind::Io]);
+    assert_eq!(server.received(), 3);
+
+    // A POST that reached the server is not sent again, and the error says
+    // the body was truncated, not that the buffer was too small.
+    let server = FaultServer::start([Fault::CloseMidBody, Fault::ok("twice")]);
+    let base = server.url("/");
+    let recorder = Recorder::default();
+    let client = client_for(&stack, &base, &recorder);
+    let err = run(client.post("/doc").body(b"x").send(&mut buffer)).expect_err("not retried");
+    assert_eq!(err.reason(), StopReason::NotIdempotent);
+    assert_eq!(err.attempts(), 1);
+    let last = err.last_error().copied();
+    assert_eq!(last, Some(Error::Body(Cause::Truncated)));
+    assert_eq!(last.map(|e| e.kind()), Some(FailureKind::Io));
+    assert_eq!(
+        last.map(|e| e.to_string()).as_deref(),
+        Some("body failed: truncated: the connection closed before the end of the body")
+    );
+    assert_eq!(server.received_with_method("POST"), 1);
+
+    // A POST that says it is safe to replay is retried.
+    let response = run(client
+        .post("/doc")
+        .headers(&[("Idempotency-Key", "k-1")])
+        .body(b"x")
+        .retry_safe(true)
+        .send(&mut buffer))
+    .expect("replayed");
+    assert_eq!(response.body(), b"twice");
+    assert_eq!(server.received_with_method("POST"), 2);
+}
+
+#[test]
+fn a_chunked_body_cut_short_by_a_clean_close_ends_the_attempt() {
+    // A 64-byte chunk, 16 bytes of it, then FIN. reqwless alone would read
+    // the closed socket again and again without yielding (no timeout could
+    // end it); the attempt ends at once as a truncated body.
+    let server = FaultServer::start([Fault::CloseMidChunk, Fault::ok("whole")]);
+    let base = server.url("/");
+    let stack = Stack::default();
+    let recorder = Recorder::default();
+    let client = client_for(&stack, &base, &recorder);
+    let mut buffer = [0u8; 256];
+    let started = StdInstant::now();
+    let response = run(client.get("/doc").send(&mut buffer)).expect("the retry succeeds");
+    assert_eq!(response.body(), b"whole");
+    assert_eq!(recorder.attempts(), 2);
+    assert_eq!(recorder.retry_kinds(), [FailureKind::Io]);
+    assert_eq!(server.received(), 2);
+    // Far below the 300 ms body timeout: the close ended the attempt.
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let server = FaultServer::start([Fault::CloseMidChunk]);
+    let base = server.url("/");
+    let client = client_for(&stack, &base, &recorder);
+    let err = run(client.post("/doc").body(b"x").send(&mut buffer)).expect_err("not retried");
+    assert_eq!(err.reason(), StopReason::NotIdempotent);
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(err.last_error(), Some(&Error::Body(Cause::Truncated)));
+    assert_eq!(server.received_with_method("POST"), 1);
+}
+
+#[test]
+fn a_body_that_does_not_fit_stays_buffer_too_small() {
+    // The head comes first into the buffer, then the body moves to its
+    // front: a 200-byte body fits a 200-byte buffer, 201 bytes do not.
+    let server = FaultServer::start([Fault::OversizeBody(200), Fault::OversizeBody(201)]);
+    let base = server.url("/");
+    let stack = Stack::default();
+    let recorder = Recorder::default();
+    let client = client_for(&stack, &base, &recorder);
+    let mut buffer = [0u8; 200];
+    let response = run(client.get("/fits").send(&mut buffer)).expect("exactly full fits");
+    assert_eq!(response.body(), filler(200).as_slice());
+    assert_eq!(server.received(), 1);
+
+    let err = run(client.get("/over").send(&mut buffer)).expect_err("one byte over");
+    assert_eq!(err.reason(), StopReason::NotRetryable);
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(err.last_error(), Some(&Error::Body(Cause::BufferTooSmall)));
+    assert_eq!(server.received(), 2);
+    assert_eq!(server.requests()[1].path, "/over");
+}
+
 #[test]
 fn hang_past_the_exchange_timeout() {
     let server = FaultServer::start([Fault::Hang, Fault::ok("late")]);

@@ -105,6 +105,12 @@ pub(crate) fn link_down_for(period: Duration) {
     critical_section::with(|cs| STATE.borrow_ref_mut(cs).down_until = Some(until));
 }
 
+/// When the last down period ends (or ended), if one was set since the
+/// last [`clear`].
+pub(crate) fn link_returns_at() -> Option<Instant> {
+    critical_section::with(|cs| STATE.borrow_ref(cs).down_until)
+}
+
 /// Whether the link is up (no down period running).
 pub(crate) fn link_is_up() -> bool {
     critical_section::with(|cs| {

@@ -107,8 +107,9 @@ impl Dns for IpLiterals {
 
 /// The fault server's base URL: the last word of qemu's semihosting
 /// command line (`-semihosting-config ...,arg=NAME,arg=URL`), which
-/// `run-qemu-net.sh` sets to `http://10.0.2.2:PORT`, the port the server
-/// got on the host's loopback.
+/// `run-qemu-net.sh` sets to `http://10.0.2.100`, the network's one
+/// `guestfwd` address, which qemu relays to the fault server on the host's
+/// loopback.
 pub(crate) fn server_url() -> Option<&'static str> {
     let buf = cortex_m::singleton!(: [u8; 128] = [0; 128])?;
     // The parameter block: buffer address and size in; length out.

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! fault-server serve SCRIPT   # listen on 127.0.0.1:0 and answer by SCRIPT
+//! fault-server relay ADDR     # one connection to ADDR, over stdin/stdout
 //! ```
 //!
 //! `serve` prints `listening 127.0.0.1:PORT`, serves until its standard
@@ -21,9 +22,21 @@
 //! | `reset-mid-body` | `200`, part of the body, then a reset |
 //! | `hang` | never answer |
 //! | `close` | close (FIN) before the response |
+//! | `close-mid-body` | `200`, part of the body, then a close (FIN) |
+//! | `close-mid-chunk` | `200` chunked, part of a chunk, then a close (FIN) |
+//! | `overlong-body` | `200`, then more body bytes than announced, then a close |
+//!
+//! `relay` connects to ADDR (e.g. `127.0.0.1:PORT`), copies its standard
+//! input to the connection and the connection to its standard output, and
+//! exits when the connection ends: what qemu's `guestfwd=...-cmd:` runs for
+//! each connection of the guest, with the guest's socket as its standard
+//! input and output. It writes nothing else (its standard error is that
+//! socket too) and reports failures by its exit status only. A reset or a
+//! close from ADDR both end it, so the guest sees either as a clean close.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
 
 use tenace_tests::fault_server::{Fault, FaultServer};
@@ -37,7 +50,9 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["serve", script] => serve(script),
-        _ => Err("usage: fault-server serve SCRIPT".to_owned()),
+        // Silent: standard error is the guest's socket.
+        ["relay", addr] => return relay(addr),
+        _ => Err("usage: fault-server serve SCRIPT | relay ADDR".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,6 +73,9 @@ fn fault(token: &str) -> Result<Fault, String> {
             "reset-mid-body" => Fault::ResetMidBody,
             "hang" => Fault::Hang,
             "close" => Fault::CloseBeforeResponse,
+            "close-mid-body" => Fault::CloseMidBody,
+            "close-mid-chunk" => Fault::CloseMidChunk,
+            "overlong-body" => Fault::OverlongBody,
             _ => return Err(bad()),
         },
         Some(("ok", body)) => Fault::ok(body),
@@ -106,4 +124,40 @@ fn serve(script: &str) -> Result<(), String> {
     say(&mut out, format!("total {}", requests.len())).map_err(|e| e.to_string())?;
     drop(server);
     Ok(())
+}
+
+/// Relays standard input to a connection to `addr` and the connection to
+/// standard output, until the connection ends (end of stream, reset or
+/// error) or standard output fails.
+fn relay(addr: &str) -> ExitCode {
+    let Ok(stream) = TcpStream::connect(addr) else {
+        return ExitCode::FAILURE;
+    };
+    let _ = stream.set_nodelay(true);
+    let Ok(mut upstream) = stream.try_clone() else {
+        return ExitCode::FAILURE;
+    };
+    // The guest's bytes to the server; the guest's end of stream becomes a
+    // half-close, so the server still answers.
+    std::thread::spawn(move || {
+        let _ = io::copy(&mut io::stdin().lock(), &mut upstream);
+        let _ = upstream.shutdown(Shutdown::Write);
+    });
+    // The server's bytes to the guest, each read flushed at once (standard
+    // output buffers by line). Returning exits the process, closing the
+    // guest's socket.
+    let mut downstream = stream;
+    let mut out = io::stdout().lock();
+    let mut buf = [0u8; 4096];
+    loop {
+        match downstream.read(&mut buf) {
+            Ok(0) | Err(_) => return ExitCode::SUCCESS,
+            Ok(n) => {
+                let sent = buf.get(..n).unwrap_or_default();
+                if out.write_all(sent).and_then(|()| out.flush()).is_err() {
+                    return ExitCode::SUCCESS;
+                }
+            }
+        }
+    }
 }

@@ -3,6 +3,8 @@
 //! seeded frame loss, steady and in bursts, under which calls complete
 //! through TCP's retransmissions and tenace's retries.
 
+use core::time::Duration;
+
 use cortex_m_semihosting::hprintln;
 use tenace_embedded::tenace::{FixedDelay, RetryEvent};
 use tenace_embedded::{Client, Timeouts, WakeOnLinkUp};
@@ -12,10 +14,10 @@ use crate::impair::{self, Plan};
 use crate::{LINK_UP, net};
 
 /// How long the link stays down in [`link_down_during_backoff`].
-const DOWN: core::time::Duration = core::time::Duration::from_millis(300);
+const DOWN: Duration = Duration::from_millis(300);
 
 /// The backoff the link's return cuts short.
-const BACKOFF: core::time::Duration = core::time::Duration::from_secs(5);
+const BACKOFF: Duration = Duration::from_secs(5);
 
 fn take_link_down(_: &RetryEvent) {
     impair::link_down_for(embassy_time::Duration::from_micros(DOWN.as_micros() as u64));
@@ -47,11 +49,25 @@ pub(crate) async fn link_down_during_backoff(net: &Net) -> TestResult {
     let Some(sleep) = clock.last.get() else {
         bail!("no backoff measured");
     };
-    let slept = sleep.slept();
+    let Some(up) = impair::link_returns_at() else {
+        bail!("the link never went down");
+    };
+    // The link goes down in `on_retry`, just before the backoff starts:
+    // the backoff is measured against the link's return, not its length.
+    check!(
+        sleep.start < up,
+        "the backoff started after the link returned"
+    );
+    check!(
+        sleep.end >= up,
+        "the backoff ended before the link returned"
+    );
+    let late = Duration::from_micros((sleep.end - up).as_micros());
     hprintln!(
-        "    backoff of {} us cut after {} us (link down for {} us)",
+        "    backoff of {} us cut after {} us, {} us after the link returned (down for {} us)",
         us(sleep.asked),
-        us(slept),
+        us(sleep.slept()),
+        us(late),
         us(DOWN)
     );
     check!(
@@ -62,10 +78,9 @@ pub(crate) async fn link_down_during_backoff(net: &Net) -> TestResult {
     // The driver reports the link on the stack's next poll (every
     // millisecond at most), the watcher raises the signal, the backoff ends.
     check!(
-        slept >= DOWN && slept <= DOWN + net::POLL_PERIOD + 2 * TICK,
-        "slept {} us; the link was down for {} us",
-        us(slept),
-        us(DOWN)
+        late <= net::POLL_PERIOD + 2 * TICK,
+        "the backoff ended {} us after the link returned",
+        us(late)
     );
     Ok(())
 }
@@ -78,9 +93,9 @@ const RETRIES: u32 = 4;
 
 /// Timeouts long enough for TCP to retransmit (smoltcp starts at 1 s).
 const LOSSY: Timeouts = Timeouts::DEFAULT
-    .connect(core::time::Duration::from_secs(6))
-    .exchange(core::time::Duration::from_secs(6))
-    .body(core::time::Duration::from_secs(6));
+    .connect(Duration::from_secs(6))
+    .exchange(Duration::from_secs(6))
+    .body(Duration::from_secs(6));
 
 /// `CALLS` GETs of `path` under the loss `plan`: every call succeeds;
 /// prints and returns the attempts made.
