@@ -8,7 +8,8 @@
 # client's request path is inlined into the test suite's functions, so the
 # tenace and tenace-embedded lines are lower bounds. The request future's
 # size (the client's per-call RAM, in the suite task's static future) is
-# printed by the firmware at run time (`request future: N bytes`).
+# printed by the firmware at run time with the response buffer it uses
+# (`request future: N bytes, response buffer: M bytes`).
 #
 # Usage: bash examples/firmware-net/size-report.sh [target...]
 set -euo pipefail

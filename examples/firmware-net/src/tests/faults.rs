@@ -34,7 +34,12 @@ pub(crate) async fn success_first_time(net: &Net) -> TestResult {
     // Measured on a future that is never polled: an awaited local would
     // take a second slot in the task.
     let bytes = core::mem::size_of_val(&client.get("/ok").send(&mut buffer));
-    cortex_m_semihosting::hprintln!("request future: {} bytes", bytes);
+    // tenace's per-call RAM: the request future and the caller's buffer.
+    cortex_m_semihosting::hprintln!(
+        "request future: {} bytes, response buffer: {} bytes",
+        bytes,
+        buffer.len()
+    );
     let result = client.get("/ok").send(&mut buffer).await;
     let Ok(response) = result else {
         bail!("failed: {:?}", result.err());
