@@ -228,7 +228,7 @@ async fn the_hostile_plain_answers_take_exactly_their_delays() {
             (got, want) => panic!("{name}: expected {want:?}, got a response: {}", got.is_ok()),
         }
     }
-    assert_eq!(rows, 13);
+    assert_eq!(rows, 19);
 }
 
 #[tokio::test(start_paused = true)]
