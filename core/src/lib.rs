@@ -48,7 +48,8 @@ pub use middleware::{
     AttemptOutcome, CallOutcome, CallResult, Middleware, OnRetry, RetryEvent, on_retry,
 };
 pub use policy::{
-    DEFAULT_RETRY_AFTER_CAP, Kinds, Limits, NetworkErrors, Never, Or, Policy, RetryOn, TransientErrors,
+    DEFAULT_RETRY_AFTER_CAP, Kinds, Limits, NetworkErrors, Never, Or, Policy, RetryOn,
+    TransientErrors,
 };
 pub use replay::Replay;
 pub use rng::SeededRng;

@@ -877,7 +877,10 @@ mod tests {
         );
         // The default cap is 300 s.
         let policy = Policy::new(FixedDelay::new(S));
-        assert_eq!(policy.limits().retry_after_cap, crate::DEFAULT_RETRY_AFTER_CAP);
+        assert_eq!(
+            policy.limits().retry_after_cap,
+            crate::DEFAULT_RETRY_AFTER_CAP
+        );
         for (hint, decision) in [
             (S * 300, Decision::Retry { delay: S * 300 }),
             (S * 301, Decision::Stop(StopReason::ServerWait(S * 301))),

@@ -196,7 +196,10 @@ impl Fault {
     /// This status with these extra headers, verbatim and in order, and an
     /// empty body: e.g. `[("RateLimit-Reset", "1")]`, or `[("Date", "")]` for
     /// a response without a `Date` header.
-    pub fn with_headers<'h>(status: u16, headers: impl IntoIterator<Item = (&'h str, &'h str)>) -> Self {
+    pub fn with_headers<'h>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h str, &'h str)>,
+    ) -> Self {
         Self::Status {
             status,
             headers: headers

@@ -464,11 +464,7 @@ pub fn rate_limit_fields_are_floors() -> Vec<Scenario> {
     let s1 = Duration::from_secs(1);
     vec![
         one_429_then_ok("RateLimit-Reset 1", &[("RateLimit-Reset", "1")], s1),
-        one_429_then_ok(
-            "RateLimit t=1",
-            &[("RateLimit", "\"default\";r=0;t=1")],
-            s1,
-        ),
+        one_429_then_ok("RateLimit t=1", &[("RateLimit", "\"default\";r=0;t=1")], s1),
         one_429_then_ok("X-RateLimit-Reset 1", &[("X-RateLimit-Reset", "1")], s1),
         one_429_then_ok(
             "X-RateLimit-Reset epoch, Date 1 s before",

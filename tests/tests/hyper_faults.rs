@@ -396,7 +396,13 @@ async fn a_retry_after_date_past_the_cap_stops_at_once_with_the_servers_wait() {
     let date = UNIX_EPOCH + Duration::from_secs(1_764_460_800);
     let in_an_hour = http_date(date + Duration::from_secs(3600));
     let server = FaultServer::start([
-        Fault::with_headers(429, [("Retry-After", in_an_hour.as_str()), ("Date", &http_date(date))]),
+        Fault::with_headers(
+            429,
+            [
+                ("Retry-After", in_an_hour.as_str()),
+                ("Date", &http_date(date)),
+            ],
+        ),
         Fault::ok("early"),
     ]);
     let (builder, log) = client(Some(&server));
@@ -409,7 +415,10 @@ async fn a_retry_after_date_past_the_cap_stops_at_once_with_the_servers_wait() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error.reason(), StopReason::ServerWait(Duration::from_secs(3600)));
+    assert_eq!(
+        error.reason(),
+        StopReason::ServerWait(Duration::from_secs(3600))
+    );
     assert_eq!(error.attempts(), 1);
     assert!(log.delays().is_empty());
     assert!(started.elapsed() < ms(500));

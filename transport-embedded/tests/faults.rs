@@ -560,7 +560,13 @@ fn a_retry_after_date_past_the_cap_stops_with_the_servers_wait() {
     let date = UNIX_EPOCH + Duration::from_secs(1_764_460_800);
     let in_an_hour = http_date(date + Duration::from_secs(3600));
     let server = FaultServer::start([
-        Fault::with_headers(429, [("Retry-After", in_an_hour.as_str()), ("Date", &http_date(date))]),
+        Fault::with_headers(
+            429,
+            [
+                ("Retry-After", in_an_hour.as_str()),
+                ("Date", &http_date(date)),
+            ],
+        ),
         Fault::ok("early"),
     ]);
     let base = server.url("/");
@@ -570,7 +576,10 @@ fn a_retry_after_date_past_the_cap_stops_with_the_servers_wait() {
     let mut buffer = [0u8; 256];
     let started = StdInstant::now();
     let error = run(client.get("/").send(&mut buffer)).expect_err("the server's wait stops it");
-    assert_eq!(error.reason(), StopReason::ServerWait(Duration::from_secs(3600)));
+    assert_eq!(
+        error.reason(),
+        StopReason::ServerWait(Duration::from_secs(3600))
+    );
     assert_eq!(error.server_wait(), Some(Duration::from_secs(3600)));
     assert_eq!(recorder.attempts(), 1);
     assert!(recorder.retry_delays().is_empty());
@@ -583,7 +592,13 @@ fn a_retry_after_date_without_a_date_header_waits_the_cap() {
     // No wall clock and no `Date`: the wait cannot be measured, so the
     // client waits its whole cap rather than retry early.
     let server = FaultServer::start([
-        Fault::with_headers(429, [("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"), ("Date", "")]),
+        Fault::with_headers(
+            429,
+            [
+                ("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+                ("Date", ""),
+            ],
+        ),
         Fault::ok("ok"),
     ]);
     let base = server.url("/");
@@ -606,7 +621,10 @@ fn the_rate_limit_fields_are_read_like_retry_after() {
     for (name, headers) in [
         ("RateLimit-Reset", vec![("RateLimit-Reset", "1")]),
         ("RateLimit", vec![("RateLimit", "\"default\";r=0;t=1")]),
-        ("X-RateLimit-Reset seconds", vec![("X-RateLimit-Reset", "1")]),
+        (
+            "X-RateLimit-Reset seconds",
+            vec![("X-RateLimit-Reset", "1")],
+        ),
         (
             "X-RateLimit-Reset epoch",
             vec![("X-RateLimit-Reset", epoch), ("Date", date.as_str())],

@@ -271,7 +271,10 @@ mod tests {
             Some(Duration::from_secs(12))
         );
         assert_eq!(
-            at(&[("x-ratelimit-reset", "1764460860"), ("date", "Sun, 30 Nov 2025 00:00:00 GMT")]),
+            at(&[
+                ("x-ratelimit-reset", "1764460860"),
+                ("date", "Sun, 30 Nov 2025 00:00:00 GMT")
+            ]),
             Some(Duration::from_secs(60))
         );
         // An epoch reset without a Date header: against the local clock.
