@@ -436,11 +436,11 @@ where
         let strategy = self
             .strategy
             .get_or_insert_with(|| policy.strategy().clone());
-        let delay = match self
+        let (delay, nanos) = match self
             .state
             .decide(strategy, policy.limits(), &failure, now, rng)
         {
-            Ok(delay) => delay,
+            Ok(decided) => decided,
             Err(reason) => return Decision::Stop(self.stop(reason, now)),
         };
         let event = RetryEvent {
@@ -460,7 +460,7 @@ where
             kind.as_str(),
             delay.as_millis() as u64
         );
-        self.state.slept = self.state.slept.saturating_add(duration_to_nanos(delay));
+        self.state.slept = self.state.slept.saturating_add(nanos);
         Decision::Retry { delay }
     }
 
@@ -599,7 +599,7 @@ impl CallState {
         failure: &Failure,
         now: Instant,
         rng: &mut R,
-    ) -> Result<Duration, StopReason> {
+    ) -> Result<(Duration, u64), StopReason> {
         if !failure.retryable {
             return Err(StopReason::NotRetryable);
         }
@@ -626,12 +626,13 @@ impl CallState {
             }
             delay = delay.max(wait);
         }
-        if let Some(deadline) = self.deadline()
-            && now.saturating_add(delay) >= deadline
-        {
+        // In nanoseconds once: the deadline test and the call's sleep total
+        // share the conversion.
+        let nanos = duration_to_nanos(delay);
+        if self.has_deadline && now.as_nanos().saturating_add(nanos) >= self.deadline.as_nanos() {
             return Err(StopReason::Deadline);
         }
-        Ok(delay)
+        Ok((delay, nanos))
     }
 }
 
