@@ -455,6 +455,17 @@ where
         Decision::Retry { delay }
     }
 
+    /// Ends the call after an attempt whose failure no predicate may judge
+    /// (a final-only response interceptor's error, raised after the retry
+    /// decision): the middleware hears of a failed attempt of `kind`, then
+    /// of a [`StopReason::NotRetryable`] stop.
+    pub(crate) fn refuse(&mut self, kind: FailureKind, now: Instant) -> StopReason {
+        self.state.last_kind = Some(kind);
+        self.middleware
+            .after_attempt(AttemptOutcome::Failure(kind), now);
+        self.stop(StopReason::NotRetryable, now)
+    }
+
     pub(crate) fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {
         debug!(
             "tenace: giving up after {} attempts ({})",
