@@ -283,6 +283,15 @@ where
         self.call.on_failure(self.policy, failure, now, rng)
     }
 
+    /// Ends the call after an attempt whose failure comes after the retry
+    /// decision, so that no predicate judges it (a final-only response
+    /// interceptor's error, see [`FinalOnly`](crate::FinalOnly)): the
+    /// middleware hears of a failed attempt of `kind`, then of the stop.
+    /// Returns [`StopReason::NotRetryable`].
+    pub fn refuse(&mut self, kind: FailureKind, now: Instant) -> StopReason {
+        self.call.refuse(kind, now)
+    }
+
     /// Ends the call for a reason found outside the machine (the caller gave
     /// up); the middleware is told. Returns `reason`.
     pub fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {
