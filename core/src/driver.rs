@@ -2,8 +2,11 @@
 //!
 //! [`retry`] and [`retry_with`] are `async fn`s generic over everything, with
 //! no `Box`, no `dyn` future and no allocation; their future is one concrete
-//! type that lives on the caller's stack (or in an embassy task). The loop is
-//! `interceptors → transport → response interceptors → machine → sleep`;
+//! type that lives on the caller's stack (or in an embassy task). Once-per-call
+//! request interceptors ([`PerCall`](crate::PerCall)) run first; then the
+//! loop is `interceptors → transport → response interceptors → machine →
+//! sleep`, and final-only response interceptors
+//! ([`FinalOnly`](crate::FinalOnly)) see the response the call returns;
 //! every decision (admission, timeouts, retry or stop, delay) is the
 //! [`RetryMachine`]'s, the drivers only do the I/O. [`retry_blocking`] runs
 //! the same machine for firmware without an executor.
@@ -23,7 +26,7 @@ use core::time::Duration;
 use embassy_futures::select::{Either, select};
 use rand_core::Rng;
 
-use crate::error::{RetryError, TransportError};
+use crate::error::{RetryError, StopReason, TransportError};
 use crate::interceptor::{AttemptContext, RequestInterceptor, ResponseInterceptor};
 use crate::machine::{Call, Decision, Retried, RetryMachine};
 use crate::middleware::Middleware;
@@ -37,9 +40,11 @@ use crate::transport::{BlockingClock, BlockingTransport, Clock, Transport};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Pipeline<I = (), O = (), M = ()> {
     /// Request interceptors, run on a fresh copy of the request before each
-    /// attempt.
+    /// attempt (those wrapped in [`PerCall`](crate::PerCall): once, on the
+    /// call's request, before the call starts).
     pub request: I,
-    /// Response interceptors, run on each response.
+    /// Response interceptors, run on each response (those wrapped in
+    /// [`FinalOnly`](crate::FinalOnly): on the response the call returns).
     pub response: O,
     /// Middleware around the whole retry loop.
     pub middleware: M,
@@ -167,10 +172,23 @@ where
 /// ([`Bare`]) or wrapped in interceptors ([`Intercepted`]). Chosen by the
 /// entry point, so a call without interceptors carries no interceptor state.
 pub(crate) trait Attempt<T: Transport> {
+    /// Edits the call's request once, before the call starts.
+    fn prepare<'s>(
+        &'s self,
+        request: &'s mut T::Request,
+    ) -> impl Future<Output = Result<(), T::Error>>;
+
     fn run<'s>(
         &'s self,
         transport: &'s T,
         request: T::Request,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, T::Error>>;
+
+    /// Sees the response the call returns.
+    fn finish(
+        &self,
+        response: T::Response,
         cx: AttemptContext,
     ) -> impl Future<Output = Result<T::Response, T::Error>>;
 }
@@ -180,6 +198,14 @@ pub(crate) struct Bare;
 
 impl<T: Transport> Attempt<T> for Bare {
     #[inline(always)]
+    fn prepare<'s>(
+        &'s self,
+        _request: &'s mut T::Request,
+    ) -> impl Future<Output = Result<(), T::Error>> {
+        core::future::ready(Ok(()))
+    }
+
+    #[inline(always)]
     fn run<'s>(
         &'s self,
         transport: &'s T,
@@ -188,7 +214,20 @@ impl<T: Transport> Attempt<T> for Bare {
     ) -> impl Future<Output = Result<T::Response, T::Error>> {
         transport.send(request)
     }
+
+    #[inline(always)]
+    fn finish(
+        &self,
+        response: T::Response,
+        _cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, T::Error>> {
+        core::future::ready(Ok(response))
+    }
 }
+
+/// What once-per-call request interceptors are told: the first attempt is
+/// next, and the call has not started.
+static BEFORE_THE_CALL: AttemptContext = AttemptContext::new(1, Duration::ZERO);
 
 /// [`retry_with`]'s attempt: request interceptors, the transport, response
 /// interceptors.
@@ -203,6 +242,13 @@ where
     I: RequestInterceptor<T::Request, T::Error>,
     O: ResponseInterceptor<T::Response, T::Error>,
 {
+    fn prepare<'s>(
+        &'s self,
+        request: &'s mut T::Request,
+    ) -> impl Future<Output = Result<(), T::Error>> {
+        self.request.intercept_call(request, &BEFORE_THE_CALL)
+    }
+
     // A block rather than an `async fn`, as in `drive`: the arguments are
     // used where they were captured, not copied into locals too.
     #[allow(clippy::manual_async_fn)]
@@ -217,6 +263,15 @@ where
             let answer = transport.send(request).await?;
             self.response.intercept(answer, &cx).await
         }
+    }
+
+    #[allow(clippy::manual_async_fn)]
+    fn finish(
+        &self,
+        response: T::Response,
+        cx: AttemptContext,
+    ) -> impl Future<Output = Result<T::Response, T::Error>> {
+        async move { self.response.intercept_final(response, &cx).await }
     }
 }
 
@@ -234,7 +289,7 @@ pub(crate) fn drive<'a, T, C, S, P, M, A, R>(
     middleware: M,
     attempt: A,
     rng: &'a mut R,
-    request: T::Request,
+    mut request: T::Request,
 ) -> impl Future<Output = Result<Retried<T::Response>, RetryError<T::Error>>> + 'a
 where
     T: Transport,
@@ -247,12 +302,18 @@ where
     R: Rng + ?Sized,
 {
     async move {
+        // Once-per-call request interceptors edit the call's request before
+        // the call starts: every attempt is a copy of the result, and the
+        // replay rule sees their headers. An error ends the call unretried.
+        if let Err(error) = attempt.prepare(&mut request).await {
+            return Err(RetryError::new(StopReason::NotRetryable, 0, Some(error)));
+        }
         let replay = transport.replay(&request);
         let mut call = match Call::start(policy, replay, middleware, clock.now()) {
             Ok(call) => call,
             Err(reason) => return Err(RetryError::new(reason, 0, None)),
         };
-        loop {
+        let (response, now) = loop {
             let now = clock.now();
             let timeout = match call.begin_attempt(policy, now) {
                 Ok(t) => t,
@@ -275,7 +336,7 @@ where
                 };
                 let now = clock.now();
                 match result {
-                    Ok(response) => return Ok(call.on_success(now).map(|()| response)),
+                    Ok(response) => break (response, now),
                     Err(error) => match call.on_error(policy, &error, now, rng) {
                         Decision::Retry { delay } => delay,
                         Decision::Stop(reason) => {
@@ -286,6 +347,20 @@ where
             };
             if !is_zero(delay) {
                 clock.sleep_before_retry(delay).await;
+            }
+        };
+        // A response is never retried: it is the call's, and the final-only
+        // response interceptors see it. Their error comes after the
+        // decision, so the predicate does not judge it.
+        let cx = AttemptContext::new(
+            call.attempts(),
+            now.saturating_duration_since(call.started()),
+        );
+        match attempt.finish(response, cx).await {
+            Ok(response) => Ok(call.on_success(now).map(|()| response)),
+            Err(error) => {
+                let reason = call.refuse(error.kind(), now);
+                Err(RetryError::new(reason, call.attempts(), Some(error)))
             }
         }
     }

@@ -39,8 +39,8 @@ pub use driver::{Pipeline, retry, retry_blocking, retry_with};
 pub use error::{ConfigError, ConfigProblem, FailureKind, RetryError, StopReason, TransportError};
 pub use func::{BlockingRetryable, Retry, Retryable};
 pub use interceptor::{
-    AttemptContext, MapRequest, MapResponse, RequestInterceptor, ResponseInterceptor, map_request,
-    map_response,
+    AttemptContext, FinalOnly, MapRequest, MapResponse, PerCall, RequestInterceptor,
+    ResponseInterceptor, map_request, map_response,
 };
 pub use machine::{CallId, Decision, Failure, Retried, RetryMachine};
 pub use metrics::{Metered, Metrics, MetricsSnapshot};

@@ -292,6 +292,15 @@ where
         self.call.on_failure(self.policy, failure, now, rng)
     }
 
+    /// Ends the call after an attempt whose failure comes after the retry
+    /// decision, so that no predicate judges it (a final-only response
+    /// interceptor's error, see [`FinalOnly`](crate::FinalOnly)): the
+    /// middleware hears of a failed attempt of `kind`, then of the stop.
+    /// Returns [`StopReason::NotRetryable`].
+    pub fn refuse(&mut self, kind: FailureKind, now: Instant) -> StopReason {
+        self.call.refuse(kind, now)
+    }
+
     /// Ends the call for a reason found outside the machine (the caller gave
     /// up); the middleware is told. Returns `reason`.
     pub fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {
@@ -462,6 +471,17 @@ where
         );
         self.state.slept = self.state.slept.saturating_add(nanos);
         Decision::Retry { delay }
+    }
+
+    /// Ends the call after an attempt whose failure no predicate may judge
+    /// (a final-only response interceptor's error, raised after the retry
+    /// decision): the middleware hears of a failed attempt of `kind`, then
+    /// of a [`StopReason::NotRetryable`] stop.
+    pub(crate) fn refuse(&mut self, kind: FailureKind, now: Instant) -> StopReason {
+        self.state.last_kind = Some(kind);
+        self.middleware
+            .after_attempt(AttemptOutcome::Failure(kind), now);
+        self.stop(StopReason::NotRetryable, now)
     }
 
     pub(crate) fn stop(&mut self, reason: StopReason, now: Instant) -> StopReason {

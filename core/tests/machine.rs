@@ -1,6 +1,7 @@
 //! `RetryMachine` driven by hand, as a bare-metal loop drives it: a
 //! transport error judged through the policy's predicate (`on_error`), a
-//! call the caller gives up on (`stop`), and the middleware hearing of each
+//! call the caller gives up on (`stop`), an answer refused after the retry
+//! decision (`refuse`), and the middleware hearing of each
 //! call's end exactly once, whether it ends by a success, a stop or a drop.
 
 use core::cell::RefCell;
@@ -166,5 +167,34 @@ fn each_way_a_call_ends_is_told_once() {
             ),
             (CallResult::Cancelled, 1),
         ]
+    );
+}
+
+#[test]
+fn refuse_ends_the_call_after_an_answer_the_predicate_would_retry() {
+    let policy = policy();
+    let ends = Ends::default();
+    let mut rng = SeededRng::new(1);
+    let mut m = RetryMachine::start(&policy, Replay::Safe, &ends, at(0)).unwrap();
+    let _ = m.begin_attempt(at(0)).unwrap();
+    assert_eq!(
+        m.on_error(&MockError::new(FailureKind::Io), at(1), &mut rng),
+        Decision::Retry { delay: S }
+    );
+    let _ = m.begin_attempt(at(2)).unwrap();
+    // A 503 the predicate would retry, raised after the decision (by a
+    // final-only interceptor): the call ends at once.
+    assert_eq!(
+        m.refuse(FailureKind::Status(503), at(3)),
+        StopReason::NotRetryable
+    );
+    assert!(m.is_done());
+    assert_eq!(*ends.retries.borrow(), [S]);
+    assert_eq!(
+        *ends.calls.borrow(),
+        [(
+            CallResult::Failed(StopReason::NotRetryable, Some(FailureKind::Status(503))),
+            2
+        )]
     );
 }

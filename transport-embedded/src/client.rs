@@ -200,11 +200,11 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     }
 
     /// How many request interceptors, response interceptors and middleware
-    /// the client runs.
+    /// the client runs (interceptors of every timing counted).
     pub fn hooks(&self) -> (usize, usize, usize) {
         (
-            self.hooks.request.0.len(),
-            self.hooks.response.0.len(),
+            self.hooks.request.len(),
+            self.hooks.response.len(),
             self.hooks.middleware.0.len(),
         )
     }

@@ -226,7 +226,28 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     where
         F: for<'x> Fn(&mut Request<'x>, &AttemptContext) -> Result<(), Error>,
     {
-        if self.client.hooks.request.0.push(interceptor).is_err() {
+        if self.client.hooks.request.push_each(interceptor).is_err() {
+            return self.fail(RequestError::TooManyHooks);
+        }
+        self
+    }
+
+    /// Adds a request interceptor run once per call: on the call's request,
+    /// before the call starts (before a circuit breaker's admission, the
+    /// deadline's clock and every per-attempt interceptor), so each attempt,
+    /// retries included, is sent with its changes. For a count of requests
+    /// made or a log line per call. It is told attempt 1 at zero elapsed
+    /// time. An error ends the call before any attempt, with
+    /// [`StopReason::NotRetryable`](tenace::StopReason::NotRetryable) and
+    /// zero attempts. It takes a place in the same list as
+    /// [`request_interceptor`](Self::request_interceptor)'s (`HOOKS` in
+    /// all).
+    #[must_use]
+    pub fn request_interceptor_once<F>(mut self, interceptor: &'a F) -> Self
+    where
+        F: for<'x> Fn(&mut Request<'x>, &AttemptContext) -> Result<(), Error>,
+    {
+        if self.client.hooks.request.push_once(interceptor).is_err() {
             return self.fail(RequestError::TooManyHooks);
         }
         self
@@ -239,7 +260,28 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     where
         F: Fn(Head, &AttemptContext) -> Result<Head, Error>,
     {
-        if self.client.hooks.response.0.push(interceptor).is_err() {
+        if self.client.hooks.response.push_each(interceptor).is_err() {
+            return self.fail(RequestError::TooManyHooks);
+        }
+        self
+    }
+
+    /// Adds a response interceptor that sees only the head of the response
+    /// the call returns: after every per-attempt interceptor and the status
+    /// check accepted it; never a response that led to another attempt,
+    /// never a call that ends in an error (a middleware's `after_call` sees
+    /// every ending). Its context names the final attempt, with the time
+    /// from the call's start to the response. An error ends the call with
+    /// [`StopReason::NotRetryable`](tenace::StopReason::NotRetryable),
+    /// unretried. It takes a place in the same list as
+    /// [`response_interceptor`](Self::response_interceptor)'s (`HOOKS` in
+    /// all).
+    #[must_use]
+    pub fn response_interceptor_final<F>(mut self, interceptor: &'a F) -> Self
+    where
+        F: Fn(Head, &AttemptContext) -> Result<Head, Error>,
+    {
+        if self.client.hooks.response.push_final(interceptor).is_err() {
             return self.fail(RequestError::TooManyHooks);
         }
         self

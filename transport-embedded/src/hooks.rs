@@ -8,6 +8,13 @@
 //! [`ClientBuilder::build`](crate::ClientBuilder::build) fail with
 //! [`RequestError::TooManyHooks`](crate::RequestError::TooManyHooks).
 //!
+//! Request interceptors that run once per call share their list with the
+//! per-attempt ones (the once-per-call ones first, then the others, each
+//! group in the order added), and final-only response interceptors share
+//! theirs with the per-attempt ones (the per-attempt ones first): one index
+//! per list says where the groups meet, so choosing a timing costs no extra
+//! capacity.
+//!
 //! Interceptors are synchronous closures: an `async` interceptor cannot be a
 //! trait object, and what firmware does between attempts (set a header from
 //! a stored token, tag a retry, turn a status into an error) does not wait.
@@ -34,24 +41,43 @@ pub(crate) type RequestHook<'a> =
 /// error.
 pub(crate) type ResponseHook<'a> = dyn Fn(Head, &AttemptContext) -> Result<Head, Error> + 'a;
 
-/// Request interceptors, run in the order they were added.
-pub(crate) struct RequestHooks<'a, const N: usize>(pub(crate) Vec<&'a RequestHook<'a>, N>);
+/// Request interceptors: `hooks[..once]` run once per call, the rest on
+/// every attempt; each group in the order it was added.
+pub(crate) struct RequestHooks<'a, const N: usize> {
+    hooks: Vec<&'a RequestHook<'a>, N>,
+    once: usize,
+}
 
-/// Response interceptors, run in the order they were added.
-pub(crate) struct ResponseHooks<'a, const N: usize>(pub(crate) Vec<&'a ResponseHook<'a>, N>);
+/// Response interceptors: `hooks[..each]` run on every attempt's response,
+/// the rest on the call's final response only; each group in the order it
+/// was added.
+pub(crate) struct ResponseHooks<'a, const N: usize> {
+    hooks: Vec<&'a ResponseHook<'a>, N>,
+    each: usize,
+}
 
 /// Middleware, called in the order they were added (as a tuple's are).
 pub(crate) struct Middlewares<'a, const N: usize>(pub(crate) Vec<&'a dyn Middleware, N>);
 
 impl<const N: usize> fmt::Debug for RequestHooks<'_, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} request interceptor(s)", self.0.len())
+        write!(
+            f,
+            "{} request interceptor(s), {} once per call",
+            self.hooks.len(),
+            self.once
+        )
     }
 }
 
 impl<const N: usize> fmt::Debug for ResponseHooks<'_, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} response interceptor(s)", self.0.len())
+        write!(
+            f,
+            "{} response interceptor(s), {} final-only",
+            self.hooks.len(),
+            self.hooks.len().saturating_sub(self.each)
+        )
     }
 }
 
@@ -72,26 +98,88 @@ pub(crate) struct Hooks<'a, const N: usize> {
 impl<const N: usize> Hooks<'_, N> {
     pub(crate) const fn new() -> Self {
         Self {
-            request: RequestHooks(Vec::new()),
-            response: ResponseHooks(Vec::new()),
+            request: RequestHooks {
+                hooks: Vec::new(),
+                once: 0,
+            },
+            response: ResponseHooks {
+                hooks: Vec::new(),
+                each: 0,
+            },
             middleware: Middlewares(Vec::new()),
         }
     }
 }
 
-impl<const N: usize> RequestHooks<'_, N> {
-    /// Runs every request interceptor on `request`, in order; the first
+impl<'a, const N: usize> RequestHooks<'a, N> {
+    /// Adds a per-attempt interceptor; `Err` when the list is full.
+    pub(crate) fn push_each(&mut self, hook: &'a RequestHook<'a>) -> Result<(), ()> {
+        self.hooks.push(hook).map_err(drop)
+    }
+
+    /// Adds a once-per-call interceptor, after the other once-per-call ones
+    /// and before every per-attempt one; `Err` when the list is full.
+    pub(crate) fn push_once(&mut self, hook: &'a RequestHook<'a>) -> Result<(), ()> {
+        self.hooks.insert(self.once, hook).map_err(drop)?;
+        self.once += 1;
+        Ok(())
+    }
+
+    /// How many request interceptors there are, of both timings.
+    pub(crate) fn len(&self) -> usize {
+        self.hooks.len()
+    }
+
+    /// Runs the once-per-call interceptors on the call's `request`, in
+    /// order; the first error ends the call.
+    pub(crate) fn run_once(
+        &self,
+        request: &mut Request<'_>,
+        cx: &AttemptContext,
+    ) -> Result<(), Error> {
+        let once = self.hooks.get(..self.once).unwrap_or_default();
+        once.iter().try_for_each(|hook| hook(request, cx))
+    }
+
+    /// Runs every per-attempt interceptor on `request`, in order; the first
     /// error ends the attempt.
     pub(crate) fn run(&self, request: &mut Request<'_>, cx: &AttemptContext) -> Result<(), Error> {
-        self.0.iter().try_for_each(|hook| hook(request, cx))
+        let each = self.hooks.get(self.once..).unwrap_or_default();
+        each.iter().try_for_each(|hook| hook(request, cx))
     }
 }
 
-impl<const N: usize> ResponseHooks<'_, N> {
-    /// Runs every response interceptor on `head`, in order; the first error
-    /// ends the attempt.
+impl<'a, const N: usize> ResponseHooks<'a, N> {
+    /// Adds a per-attempt interceptor, after the other per-attempt ones and
+    /// before every final-only one; `Err` when the list is full.
+    pub(crate) fn push_each(&mut self, hook: &'a ResponseHook<'a>) -> Result<(), ()> {
+        self.hooks.insert(self.each, hook).map_err(drop)?;
+        self.each += 1;
+        Ok(())
+    }
+
+    /// Adds a final-only interceptor; `Err` when the list is full.
+    pub(crate) fn push_final(&mut self, hook: &'a ResponseHook<'a>) -> Result<(), ()> {
+        self.hooks.push(hook).map_err(drop)
+    }
+
+    /// How many response interceptors there are, of both timings.
+    pub(crate) fn len(&self) -> usize {
+        self.hooks.len()
+    }
+
+    /// Runs every per-attempt interceptor on `head`, in order; the first
+    /// error ends the attempt.
     pub(crate) fn run(&self, head: Head, cx: &AttemptContext) -> Result<Head, Error> {
-        self.0.iter().try_fold(head, |head, hook| hook(head, cx))
+        let each = self.hooks.get(..self.each).unwrap_or_default();
+        each.iter().try_fold(head, |head, hook| hook(head, cx))
+    }
+
+    /// Runs the final-only interceptors on the head the call returns, in
+    /// order; the first error ends the call.
+    pub(crate) fn run_final(&self, head: Head, cx: &AttemptContext) -> Result<Head, Error> {
+        let last = self.hooks.get(self.each..).unwrap_or_default();
+        last.iter().try_fold(head, |head, hook| hook(head, cx))
     }
 }
 

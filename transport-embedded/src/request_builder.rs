@@ -193,7 +193,7 @@ where
                     return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
                 }
             };
-            let request = Request {
+            let mut request = Request {
                 method: self.method,
                 url: &url,
                 default_headers: &client.default_headers,
@@ -202,8 +202,17 @@ where
                 retry_safe: self.retry_safe,
                 error_for_status: self.error_for_status,
             };
-            let clock = client.network.clock();
             let hooks = &client.hooks;
+            // Once-per-call interceptors edit the call's request before the
+            // call starts: every attempt is a copy of the result, and the
+            // replay rule sees their changes. An error ends the call.
+            if let Err(e) = hooks
+                .request
+                .run_once(&mut request, &AttemptContext::new(1, Duration::ZERO))
+            {
+                return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e)));
+            }
+            let clock = client.network.clock();
             let mut call = match RetryMachine::start(
                 &self.policy,
                 request.replay(),
@@ -214,7 +223,7 @@ where
                 Err(reason) => return Err(RetryError::new(reason, 0, None)),
             };
             let mut rng = client.seeds.next_call();
-            let (head, retried) = loop {
+            let (head, now) = loop {
                 let now = clock.now();
                 let timeout = match call.begin_attempt(now) {
                     Ok(t) => t,
@@ -254,7 +263,7 @@ where
                     };
                     let now = clock.now();
                     match result {
-                        Ok(head) => break (head, call.on_success(now)),
+                        Ok(head) => break (head, now),
                         Err(error) => match call.on_error(&error, now, &mut rng) {
                             Decision::Retry { delay } => delay,
                             Decision::Stop(reason) => {
@@ -267,6 +276,21 @@ where
                     clock.sleep_before_retry(delay).await;
                 }
             };
+            // A response is never retried: it is the call's, and the
+            // final-only interceptors see it. Their error comes after the
+            // decision, so the predicate does not judge it.
+            let cx = AttemptContext::new(
+                call.attempts(),
+                now.saturating_duration_since(call.started()),
+            );
+            let head = match hooks.response.run_final(head, &cx) {
+                Ok(head) => head,
+                Err(error) => {
+                    let reason = call.refuse(error.kind(), now);
+                    return Err(RetryError::new(reason, call.attempts(), Some(error)));
+                }
+            };
+            let retried = call.on_success(now);
             // The body of the last attempt is in the buffer.
             let buffer: &'b [u8] = buffer;
             let end = head.body_start.saturating_add(head.body_len);

@@ -14,6 +14,27 @@
 //! each attempt, in the order registered; response interceptors run on each
 //! response, in order, and may turn it into an error that the retry
 //! predicate then sees.
+//!
+//! When an interceptor runs is chosen where it is registered:
+//!
+//! - `request_interceptor` and `async_request_interceptor` run on every
+//!   attempt; `request_interceptor_once` and `async_request_interceptor_once`
+//!   run once per call, on the call's request before the call starts, so
+//!   every attempt (each retry included) is sent with their changes. A
+//!   metric of requests made, a log line, or one `Idempotency-Key` per call
+//!   belongs there; an error from one ends the call before any attempt,
+//!   unretried.
+//! - `response_interceptor` and `async_response_interceptor` see every
+//!   attempt's response; `response_interceptor_final` and
+//!   `async_response_interceptor_final` see only the response the call
+//!   returns (after the status check of
+//!   [`error_for_status`](crate::ClientBuilder::error_for_status)), never a
+//!   call that ends in an error. A log of the final answer belongs there;
+//!   middleware's `after_call` sees every ending. An error from one ends the
+//!   call, unretried.
+//!
+//! Once-per-call interceptors run before the per-attempt ones, and
+//! final-only ones after them; within one timing, in the order registered.
 
 use core::fmt;
 use core::future::Future;
@@ -180,46 +201,96 @@ pub(crate) enum ResponseHook {
     Async(Arc<dyn AsyncResponseInterceptor>),
 }
 
+/// A client's request interceptors, by timing, each list in the order
+/// registered.
+#[derive(Clone, Default)]
+pub(crate) struct RequestHookList {
+    /// Run on every attempt.
+    pub(crate) each: Vec<RequestHook>,
+    /// Run once per call, before it starts.
+    pub(crate) once: Vec<RequestHook>,
+}
+
+/// A client's response interceptors, by timing, each list in the order
+/// registered.
+#[derive(Clone, Default)]
+pub(crate) struct ResponseHookList {
+    /// Run on every attempt's response.
+    pub(crate) each: Vec<ResponseHook>,
+    /// Run on the response the call returns.
+    pub(crate) last: Vec<ResponseHook>,
+}
+
+async fn run_request_hooks(
+    hooks: &[RequestHook],
+    request: &mut Request,
+    cx: &AttemptContext,
+) -> Result<(), Error> {
+    for hook in hooks {
+        match hook {
+            RequestHook::Sync(f) => f(request, *cx)?,
+            RequestHook::Async(i) => i.intercept(request, *cx).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn run_response_hooks(
+    hooks: &[ResponseHook],
+    mut response: Response,
+    cx: &AttemptContext,
+) -> Result<Response, Error> {
+    for hook in hooks {
+        response = match hook {
+            ResponseHook::Sync(f) => f(response, *cx)?,
+            ResponseHook::Async(i) => i.intercept(response, *cx).await?,
+        };
+    }
+    Ok(response)
+}
+
 /// The client's request interceptors, as the engine's pipeline stage.
-pub(crate) struct RequestHooks<'a>(pub(crate) &'a [RequestHook]);
+pub(crate) struct RequestHooks<'a>(pub(crate) &'a RequestHookList);
 
 impl tenace::RequestInterceptor<Request, Error> for RequestHooks<'_> {
     async fn intercept(&self, request: &mut Request, cx: &AttemptContext) -> Result<(), Error> {
-        for hook in self.0 {
-            match hook {
-                RequestHook::Sync(f) => f(request, *cx)?,
-                RequestHook::Async(i) => i.intercept(request, *cx).await?,
-            }
-        }
-        Ok(())
+        run_request_hooks(&self.0.each, request, cx).await
+    }
+
+    async fn intercept_call(
+        &self,
+        request: &mut Request,
+        cx: &AttemptContext,
+    ) -> Result<(), Error> {
+        run_request_hooks(&self.0.once, request, cx).await
     }
 }
 
-/// The client's response interceptors, then the optional status check.
+/// The client's response interceptors, then the optional status check;
+/// the final-only interceptors after the call's decision.
 pub(crate) struct ResponseHooks<'a> {
-    pub(crate) hooks: &'a [ResponseHook],
+    pub(crate) hooks: &'a ResponseHookList,
     pub(crate) error_for_status: bool,
     /// The client's clock, for a `Retry-After` date.
     pub(crate) wall: &'a WallClock,
 }
 
 impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
-    async fn intercept(
-        &self,
-        mut response: Response,
-        cx: &AttemptContext,
-    ) -> Result<Response, Error> {
-        for hook in self.hooks {
-            response = match hook {
-                ResponseHook::Sync(f) => f(response, *cx)?,
-                ResponseHook::Async(i) => i.intercept(response, *cx).await?,
-            };
-        }
+    async fn intercept(&self, response: Response, cx: &AttemptContext) -> Result<Response, Error> {
+        let response = run_response_hooks(&self.hooks.each, response, cx).await?;
         if self.error_for_status {
             response.error_for_status_at(self.wall.now())
         } else {
             Ok(response)
         }
+    }
+
+    async fn intercept_final(
+        &self,
+        response: Response,
+        cx: &AttemptContext,
+    ) -> Result<Response, Error> {
+        run_response_hooks(&self.hooks.last, response, cx).await
     }
 }
 
@@ -249,7 +320,7 @@ mod tests {
     async fn a_retry_after_date_is_read_against_the_clients_clock() {
         let wall = WallClock::new(TokioClock::new());
         let hooks = ResponseHooks {
-            hooks: &[],
+            hooks: &ResponseHookList::default(),
             error_for_status: true,
             wall: &wall,
         };

@@ -14,7 +14,8 @@ use super::url::RedactedBase;
 use super::{Client, Inner};
 use crate::error::{Error, UrlError};
 use crate::interceptor::{
-    AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, ResponseHook,
+    AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, RequestHookList,
+    ResponseHook, ResponseHookList,
 };
 use crate::predicate::{SharedRetryOn, or_transient};
 use crate::request::Request;
@@ -46,8 +47,8 @@ pub struct ClientBuilder {
     retry_on: SharedRetryOn,
     transient: bool,
     error_for_status: bool,
-    request_hooks: Vec<RequestHook>,
-    response_hooks: Vec<ResponseHook>,
+    request_hooks: RequestHookList,
+    response_hooks: ResponseHookList,
     middleware: Vec<SharedMiddleware>,
     seed: Option<u64>,
     error: Option<Error>,
@@ -81,8 +82,8 @@ impl Default for ClientBuilder {
             retry_on: Arc::new(tenace::NetworkErrors),
             transient: false,
             error_for_status: false,
-            request_hooks: Vec::new(),
-            response_hooks: Vec::new(),
+            request_hooks: RequestHookList::default(),
+            response_hooks: ResponseHookList::default(),
             middleware: Vec::new(),
             seed: None,
             error: None,
@@ -279,14 +280,60 @@ impl ClientBuilder {
     where
         F: Fn(&mut Request, AttemptContext) -> Result<(), Error> + Send + Sync + 'static,
     {
-        self.request_hooks.push(RequestHook::Sync(Arc::new(f)));
+        self.request_hooks.each.push(RequestHook::Sync(Arc::new(f)));
         self
     }
 
-    /// Adds a request interceptor that awaits.
+    /// Adds a request interceptor that awaits, run before every attempt.
     #[must_use]
     pub fn async_request_interceptor(mut self, interceptor: impl AsyncRequestInterceptor) -> Self {
         self.request_hooks
+            .each
+            .push(RequestHook::Async(Arc::new(interceptor)));
+        self
+    }
+
+    /// Adds a synchronous request interceptor run once per call: on the
+    /// call's request, before the call starts (before a circuit breaker's
+    /// admission, the deadline's clock and the per-attempt interceptors),
+    /// so every attempt, each retry included, is sent with its changes.
+    /// For a metric of requests made, a log line, or one
+    /// `Idempotency-Key` minted per call (which also makes the request safe
+    /// to replay). It is told attempt 1 at zero elapsed time. An error ends
+    /// the call before any attempt, with
+    /// [`StopReason::NotRetryable`](tenace::StopReason::NotRetryable), and
+    /// is not retried.
+    ///
+    /// ```no_run
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// static CALLS: AtomicU64 = AtomicU64::new(0);
+    /// let client = tenace_hyper::Client::builder()
+    ///     .request_interceptor_once(|_request, _cx| {
+    ///         CALLS.fetch_add(1, Ordering::Relaxed); // once per call, not per retry
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), tenace_hyper::Error>(())
+    /// ```
+    #[must_use]
+    pub fn request_interceptor_once<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut Request, AttemptContext) -> Result<(), Error> + Send + Sync + 'static,
+    {
+        self.request_hooks.once.push(RequestHook::Sync(Arc::new(f)));
+        self
+    }
+
+    /// Adds a request interceptor that awaits, run once per call; see
+    /// [`request_interceptor_once`](Self::request_interceptor_once).
+    #[must_use]
+    pub fn async_request_interceptor_once(
+        mut self,
+        interceptor: impl AsyncRequestInterceptor,
+    ) -> Self {
+        self.request_hooks
+            .once
             .push(RequestHook::Async(Arc::new(interceptor)));
         self
     }
@@ -298,23 +345,75 @@ impl ClientBuilder {
         self.async_request_interceptor(auth)
     }
 
-    /// Adds a synchronous response interceptor.
+    /// Adds a synchronous response interceptor, run on every attempt's
+    /// response.
     #[must_use]
     pub fn response_interceptor<F>(mut self, f: F) -> Self
     where
         F: Fn(Response, AttemptContext) -> Result<Response, Error> + Send + Sync + 'static,
     {
-        self.response_hooks.push(ResponseHook::Sync(Arc::new(f)));
+        self.response_hooks
+            .each
+            .push(ResponseHook::Sync(Arc::new(f)));
         self
     }
 
-    /// Adds a response interceptor that awaits.
+    /// Adds a response interceptor that awaits, run on every attempt's
+    /// response.
     #[must_use]
     pub fn async_response_interceptor(
         mut self,
         interceptor: impl AsyncResponseInterceptor,
     ) -> Self {
         self.response_hooks
+            .each
+            .push(ResponseHook::Async(Arc::new(interceptor)));
+        self
+    }
+
+    /// Adds a synchronous response interceptor that sees only the response
+    /// the call returns: after the per-attempt interceptors and the status
+    /// check accepted it, never a response that led to another attempt,
+    /// and never a call that ends in an error (middleware's `after_call`
+    /// sees every ending). Its context names the final attempt, with the
+    /// time from the call's start to the response. It runs after the
+    /// attempt, outside its timeout. It may replace the response; an error
+    /// ends the call with
+    /// [`StopReason::NotRetryable`](tenace::StopReason::NotRetryable),
+    /// unretried.
+    ///
+    /// ```no_run
+    /// let client = tenace_hyper::Client::builder()
+    ///     .retry_transient_statuses()
+    ///     .response_interceptor_final(|response, cx| {
+    ///         // One line per call, with the attempts it took.
+    ///         println!("{} after {} attempt(s)", response.status(), cx.attempt);
+    ///         Ok(response)
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), tenace_hyper::Error>(())
+    /// ```
+    #[must_use]
+    pub fn response_interceptor_final<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Response, AttemptContext) -> Result<Response, Error> + Send + Sync + 'static,
+    {
+        self.response_hooks
+            .last
+            .push(ResponseHook::Sync(Arc::new(f)));
+        self
+    }
+
+    /// Adds a response interceptor that awaits and sees only the response
+    /// the call returns; see
+    /// [`response_interceptor_final`](Self::response_interceptor_final).
+    #[must_use]
+    pub fn async_response_interceptor_final(
+        mut self,
+        interceptor: impl AsyncResponseInterceptor,
+    ) -> Self {
+        self.response_hooks
+            .last
             .push(ResponseHook::Async(Arc::new(interceptor)));
         self
     }

@@ -15,7 +15,7 @@ use tenace::{Limits, Pipeline, Policy, TokioClock};
 use tracing::Instrument as _;
 
 use crate::error::{CallError, Error};
-use crate::interceptor::{RequestHook, RequestHooks, ResponseHook, ResponseHooks};
+use crate::interceptor::{RequestHookList, RequestHooks, ResponseHookList, ResponseHooks};
 use crate::predicate::{BorrowedRetryOn, SharedRetryOn};
 use crate::request::Request;
 use crate::response::Response;
@@ -72,7 +72,8 @@ use url::{RedactedBase, resolve};
 /// [`RequestBuilder::send`] returns a `Send + 'static` future (it can be
 /// `tokio::spawn`ed). Without interceptors it allocates nothing beyond what
 /// hyper allocates for the request itself; each async interceptor costs one
-/// boxed future per attempt.
+/// boxed future each time it runs (per attempt, or once per call for those
+/// registered with `_once` or `_final`).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -89,8 +90,8 @@ struct Inner {
     limits: Limits,
     retry_on: SharedRetryOn,
     error_for_status: bool,
-    request_hooks: Vec<RequestHook>,
-    response_hooks: Vec<ResponseHook>,
+    request_hooks: RequestHookList,
+    response_hooks: ResponseHookList,
     middleware: Vec<SharedMiddleware>,
     seeds: CallSeeds,
 }
@@ -107,8 +108,13 @@ impl fmt::Debug for Client {
             .field("strategy", &inner.strategy)
             .field("limits", &inner.limits)
             .field("error_for_status", &inner.error_for_status)
-            .field("request_interceptors", &inner.request_hooks.len())
-            .field("response_interceptors", &inner.response_hooks.len())
+            .field("request_interceptors", &inner.request_hooks.each.len())
+            .field("request_interceptors_once", &inner.request_hooks.once.len())
+            .field("response_interceptors", &inner.response_hooks.each.len())
+            .field(
+                "response_interceptors_final",
+                &inner.response_hooks.last.len(),
+            )
             .field("middleware", &inner.middleware.len())
             .field("transport", &inner.transport)
             .finish()
