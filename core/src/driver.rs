@@ -21,9 +21,13 @@
 //! breaker or a budget stays consistent.
 
 use core::future::Future;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use core::time::Duration;
 
 use embassy_futures::select::{Either, select};
+use portable_atomic::{AtomicBool, Ordering};
 use rand_core::Rng;
 
 use crate::error::{RetryError, StopReason, TransportError};
@@ -162,6 +166,7 @@ where
         Intercepted {
             request: &pipeline.request,
             response: &pipeline.response,
+            late: AtomicBool::new(false),
         },
         rng,
         request,
@@ -172,6 +177,11 @@ where
 /// ([`Bare`]) or wrapped in interceptors ([`Intercepted`]). Chosen by the
 /// entry point, so a call without interceptors carries no interceptor state.
 pub(crate) trait Attempt<T: Transport> {
+    /// Whether [`prepare`](Self::prepare) can do anything. The driver skips
+    /// it when not, so a call without interceptors carries neither its
+    /// state nor its code.
+    const HOOKS: bool;
+
     /// Edits the call's request once, before the call starts.
     fn prepare<'s>(
         &'s self,
@@ -185,24 +195,23 @@ pub(crate) trait Attempt<T: Transport> {
         cx: AttemptContext,
     ) -> impl Future<Output = Result<T::Response, T::Error>>;
 
-    /// Sees the response the call returns.
-    fn finish(
-        &self,
-        response: T::Response,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, T::Error>>;
+    /// Whether the last attempt's error came from a final-only response
+    /// interceptor: after the retry decision, so no predicate judges it.
+    fn failed_late(&self) -> bool;
 }
 
 /// [`retry`]'s attempt: the transport's future itself.
 pub(crate) struct Bare;
 
 impl<T: Transport> Attempt<T> for Bare {
+    const HOOKS: bool = false;
+
     #[inline(always)]
     fn prepare<'s>(
         &'s self,
         _request: &'s mut T::Request,
     ) -> impl Future<Output = Result<(), T::Error>> {
-        core::future::ready(Ok(()))
+        Nothing(PhantomData)
     }
 
     #[inline(always)]
@@ -216,12 +225,22 @@ impl<T: Transport> Attempt<T> for Bare {
     }
 
     #[inline(always)]
-    fn finish(
-        &self,
-        response: T::Response,
-        _cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, T::Error>> {
-        core::future::ready(Ok(response))
+    fn failed_late(&self) -> bool {
+        false
+    }
+}
+
+/// [`Bare`]'s once-per-call step: ready at once, with no state to take (a
+/// `core::future::Ready` would carry its value and a panic path for a
+/// second poll).
+struct Nothing<E>(PhantomData<E>);
+
+impl<E> Future for Nothing<E> {
+    type Output = Result<(), E>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -234,6 +253,8 @@ static BEFORE_THE_CALL: AttemptContext = AttemptContext::new(1, Duration::ZERO);
 struct Intercepted<'p, I, O> {
     request: &'p I,
     response: &'p O,
+    /// Set when a final-only response interceptor refused the response.
+    late: AtomicBool,
 }
 
 impl<T, I, O> Attempt<T> for Intercepted<'_, I, O>
@@ -242,6 +263,8 @@ where
     I: RequestInterceptor<T::Request, T::Error>,
     O: ResponseInterceptor<T::Response, T::Error>,
 {
+    const HOOKS: bool = true;
+
     fn prepare<'s>(
         &'s self,
         request: &'s mut T::Request,
@@ -261,17 +284,22 @@ where
         async move {
             self.request.intercept(&mut request, &cx).await?;
             let answer = transport.send(request).await?;
-            self.response.intercept(answer, &cx).await
+            let response = self.response.intercept(answer, &cx).await?;
+            // A response that passed every per-attempt interceptor is the
+            // call's: the driver retries only errors.
+            match self.response.intercept_final(response, &cx).await {
+                Ok(response) => Ok(response),
+                Err(error) => {
+                    self.late.store(true, Ordering::Relaxed);
+                    Err(error)
+                }
+            }
         }
     }
 
-    #[allow(clippy::manual_async_fn)]
-    fn finish(
-        &self,
-        response: T::Response,
-        cx: AttemptContext,
-    ) -> impl Future<Output = Result<T::Response, T::Error>> {
-        async move { self.response.intercept_final(response, &cx).await }
+    #[inline]
+    fn failed_late(&self) -> bool {
+        self.late.load(Ordering::Relaxed)
     }
 }
 
@@ -305,7 +333,9 @@ where
         // Once-per-call request interceptors edit the call's request before
         // the call starts: every attempt is a copy of the result, and the
         // replay rule sees their headers. An error ends the call unretried.
-        if let Err(error) = attempt.prepare(&mut request).await {
+        if A::HOOKS
+            && let Err(error) = attempt.prepare(&mut request).await
+        {
             return Err(RetryError::new(StopReason::NotRetryable, 0, Some(error)));
         }
         let replay = transport.replay(&request);
@@ -313,7 +343,7 @@ where
             Ok(call) => call,
             Err(reason) => return Err(RetryError::new(reason, 0, None)),
         };
-        let (response, now) = loop {
+        loop {
             let now = clock.now();
             let timeout = match call.begin_attempt(policy, now) {
                 Ok(t) => t,
@@ -336,7 +366,13 @@ where
                 };
                 let now = clock.now();
                 match result {
-                    Ok(response) => break (response, now),
+                    Ok(response) => return Ok(call.on_success(now).map(|()| response)),
+                    // A final-only response interceptor's error comes after
+                    // the retry decision: no predicate judges it.
+                    Err(error) if attempt.failed_late() => {
+                        let reason = call.refuse(error.kind(), now);
+                        return Err(RetryError::new(reason, call.attempts(), Some(error)));
+                    }
                     Err(error) => match call.on_error(policy, &error, now, rng) {
                         Decision::Retry { delay } => delay,
                         Decision::Stop(reason) => {
@@ -347,20 +383,6 @@ where
             };
             if !is_zero(delay) {
                 clock.sleep_before_retry(delay).await;
-            }
-        };
-        // A response is never retried: it is the call's, and the final-only
-        // response interceptors see it. Their error comes after the
-        // decision, so the predicate does not judge it.
-        let cx = AttemptContext::new(
-            call.attempts(),
-            now.saturating_duration_since(call.started()),
-        );
-        match attempt.finish(response, cx).await {
-            Ok(response) => Ok(call.on_success(now).map(|()| response)),
-            Err(error) => {
-                let reason = call.refuse(error.kind(), now);
-                Err(RetryError::new(reason, call.attempts(), Some(error)))
             }
         }
     }

@@ -154,6 +154,11 @@ impl<Req, E, I: RequestInterceptor<Req, E>> RequestInterceptor<Req, E> for PerCa
 /// into an error; the error ends the call with
 /// [`StopReason::NotRetryable`](crate::StopReason::NotRetryable), without
 /// another attempt.
+///
+/// It runs as the last step of the attempt that produced the response,
+/// after every per-attempt interceptor accepted it, so it is under that
+/// attempt's timeout: an attempt whose timeout ends while it runs is a
+/// timed-out attempt like any other.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FinalOnly<O>(pub O);
 

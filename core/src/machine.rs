@@ -590,23 +590,22 @@ impl CallState {
         limits: &crate::policy::Limits,
         now: Instant,
     ) -> Result<Option<Duration>, StopReason> {
-        let timeout = match self.deadline() {
-            Some(deadline) => {
-                if now >= deadline {
-                    return Err(StopReason::Deadline);
-                }
-                // In nanoseconds: a `Duration` is built only when the
-                // deadline is the shorter limit.
-                let left = deadline.as_nanos() - now.as_nanos();
-                match limits.attempt_timeout {
-                    Some(t) if duration_to_nanos(t) < left => Some(t),
-                    _ => Some(nanos_to_duration(left)),
-                }
-            }
-            None => limits.attempt_timeout,
+        if !self.has_deadline {
+            self.attempts = self.attempts.saturating_add(1);
+            return Ok(limits.attempt_timeout);
+        }
+        if now >= self.deadline {
+            return Err(StopReason::Deadline);
+        }
+        // In nanoseconds: a `Duration` is built only when the deadline is
+        // the shorter limit.
+        let left = self.deadline.as_nanos() - now.as_nanos();
+        let timeout = match limits.attempt_timeout {
+            Some(t) if duration_to_nanos(t) < left => t,
+            _ => nanos_to_duration(left),
         };
         self.attempts = self.attempts.saturating_add(1);
-        Ok(timeout)
+        Ok(Some(timeout))
     }
 
     /// The machine's rules, without the middleware: `Ok(delay)` or the
