@@ -11,9 +11,10 @@ use core::future::Future;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method};
-use tenace::{Limits, Pipeline, Policy, TokioClock};
+use tenace::{Limits, Pipeline, Policy, RetryBudget, TokioClock};
 use tracing::Instrument as _;
 
+use crate::budget::Budgets;
 use crate::error::{CallError, Error};
 use crate::interceptor::{RequestHook, RequestHooks, ResponseHook, ResponseHooks};
 use crate::predicate::{BorrowedRetryOn, SharedRetryOn};
@@ -92,6 +93,8 @@ struct Inner {
     request_hooks: Vec<RequestHook>,
     response_hooks: Vec<ResponseHook>,
     middleware: Vec<SharedMiddleware>,
+    /// The retry budgets, per host by default.
+    budgets: Budgets,
     seeds: CallSeeds,
 }
 
@@ -110,6 +113,7 @@ impl fmt::Debug for Client {
             .field("request_interceptors", &inner.request_hooks.len())
             .field("response_interceptors", &inner.response_hooks.len())
             .field("middleware", &inner.middleware.len())
+            .field("retry_budget", &inner.budgets)
             .field("transport", &inner.transport)
             .finish()
     }
@@ -134,6 +138,28 @@ impl Client {
     /// The transport (and connection pool) this client sends through.
     pub fn transport(&self) -> &HyperTransport {
         &self.inner.transport
+    }
+
+    /// The retry budget a call to `url` (joined to the base URL unless
+    /// absolute) runs under: its host's, once a call to that host was made;
+    /// the one shared budget with
+    /// [`shared_retry_budget`](ClientBuilder::shared_retry_budget); `None`
+    /// with [`no_retry_budget`](ClientBuilder::no_retry_budget), for a host
+    /// this client has not called (or has dropped, see
+    /// [`retry_budget_max_hosts`](ClientBuilder::retry_budget_max_hosts)),
+    /// and for an invalid URL. For metrics: its
+    /// [`tokens`](RetryBudget::tokens) and [`refused`](RetryBudget::refused)
+    /// count.
+    pub fn retry_budget(&self, url: &str) -> Option<Arc<RetryBudget>> {
+        let uri = resolve(self.inner.base_url.as_deref(), url).ok()?;
+        self.inner.budgets.peek(&uri)
+    }
+
+    /// How many hosts this client (and its clones) keeps a retry budget for:
+    /// at most [`retry_budget_max_hosts`](ClientBuilder::retry_budget_max_hosts);
+    /// 0 with a shared budget or none.
+    pub fn retry_budget_hosts(&self) -> usize {
+        self.inner.budgets.hosts()
     }
 
     /// A `GET` request to `url` (joined to the base URL unless absolute).
@@ -220,6 +246,7 @@ impl Client {
             let policy = Policy::new(strategy.for_call())
                 .with_limits(overrides.limits)
                 .retry_on(BorrowedRetryOn(&**retry_on));
+            let budget = inner.budgets.for_call(request.uri());
             let pipeline = Pipeline {
                 request: RequestHooks(&inner.request_hooks),
                 response: ResponseHooks {
@@ -227,7 +254,9 @@ impl Client {
                     error_for_status: overrides.error_for_status,
                     wall: &inner.wall,
                 },
-                middleware: (Trace, MiddlewareList(&inner.middleware)),
+                // The budget last: a retry another middleware vetoes is not
+                // counted as the budget's refusal.
+                middleware: (Trace, MiddlewareList(&inner.middleware), budget),
             };
             let mut rng = inner.seeds.next();
             tenace::retry_with(
