@@ -68,12 +68,29 @@ use url::{RedactedBase, resolve};
 /// an idempotent method or a request marked safe
 /// ([`RequestBuilder::idempotency_key`], [`RequestBuilder::retry_safe`]).
 ///
+/// # A retry budget per host
+///
+/// A client keeps one [`RetryBudget`] per host (scheme, host and port),
+/// shared by all its clones, by default: 10 tokens, each failure that
+/// signals trouble takes one, each success puts back a tenth, and a retry
+/// is allowed only while more than half is left, else the call ends with
+/// [`StopReason::Budget`](tenace::StopReason::Budget). Through an outage
+/// the host then receives about one attempt per call rather than
+/// `max_retries + 1`. This is gRPC's retry throttling (one bucket per
+/// server for all of a channel's calls, its example's `maxTokens: 10,
+/// tokenRatio: 0.1`); Envoy's retry budget also belongs to the upstream,
+/// not to a request. Change it with [`ClientBuilder::retry_budget`], share
+/// one across hosts with [`ClientBuilder::shared_retry_budget`], turn it
+/// off with [`ClientBuilder::no_retry_budget`]; read a host's with
+/// [`Client::retry_budget`].
+///
 /// # The call's future
 ///
 /// [`RequestBuilder::send`] returns a `Send + 'static` future (it can be
 /// `tokio::spawn`ed). Without interceptors it allocates nothing beyond what
-/// hyper allocates for the request itself; each async interceptor costs one
-/// boxed future per attempt.
+/// hyper allocates for the request itself (a host's first call allocates
+/// its retry budget); each async interceptor costs one boxed future per
+/// attempt.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
