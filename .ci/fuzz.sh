@@ -10,7 +10,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tenace-target}-fuzz"
 cargo +nightly fuzz build -O
 total=0
-for target in retry_after http_date strategy; do
+for target in retry_after http_date delay_hint strategy; do
   log=$(mktemp)
   cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -dict=dicts/http.dict 2>"$log" || {
     tail -30 "$log"; echo "fuzz target $target FAILED"; exit 1; }

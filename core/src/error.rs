@@ -130,8 +130,12 @@ pub trait TransportError {
     /// idempotency.
     fn kind(&self) -> FailureKind;
 
-    /// The server's hint of when to retry (`Retry-After`), relative to now.
-    /// The engine caps it; see [`Limits::retry_after_cap`](crate::Limits::retry_after_cap).
+    /// The server's hint of when to retry, relative to now: what
+    /// [`http::delay_hint`](crate::http::delay_hint) reads from the
+    /// response's headers. The engine waits at least this long, and stops
+    /// with [`StopReason::ServerWait`] when it is past
+    /// [`Limits::retry_after_cap`](crate::Limits::retry_after_cap) or the
+    /// deadline.
     fn retry_after(&self) -> Option<Duration> {
         None
     }
@@ -163,6 +167,14 @@ pub enum StopReason {
     Budget,
     /// An open circuit breaker refused the call before any attempt.
     CircuitOpen,
+    /// The server asked for a wait (`Retry-After` and the rate-limit
+    /// fields, see [`http::delay_hint`](crate::http::delay_hint)) longer
+    /// than [`Limits::retry_after_cap`](crate::Limits::retry_after_cap), or
+    /// one that would end at or past the deadline. The call stops at once
+    /// rather than retry before the server is ready; the value is the wait
+    /// the server asked for (the cap, for a wait the client could not
+    /// measure).
+    ServerWait(Duration),
 }
 
 impl StopReason {
@@ -175,6 +187,15 @@ impl StopReason {
             Self::Deadline => "deadline",
             Self::Budget => "budget",
             Self::CircuitOpen => "circuit open",
+            Self::ServerWait(_) => "server wait",
+        }
+    }
+
+    /// The wait the server asked for, for [`ServerWait`](Self::ServerWait).
+    pub const fn server_wait(self) -> Option<Duration> {
+        match self {
+            Self::ServerWait(wait) => Some(wait),
+            _ => None,
         }
     }
 }
@@ -236,6 +257,12 @@ impl<E> RetryError<E> {
         matches!(self.reason, StopReason::Exhausted)
     }
 
+    /// The wait the server asked for, when the call stopped on it
+    /// ([`StopReason::ServerWait`]): when to try again, if at all.
+    pub const fn server_wait(&self) -> Option<Duration> {
+        self.reason.server_wait()
+    }
+
     /// Maps the underlying error type.
     pub fn map_err<F, E2>(self, f: F) -> RetryError<E2>
     where
@@ -273,6 +300,11 @@ impl<E> fmt::Display for RetryError<E> {
             StopReason::Deadline => write!(f, "deadline exceeded after {n} attempt{s}"),
             StopReason::Budget => write!(f, "retry budget exhausted after {n} attempt{s}"),
             StopReason::CircuitOpen => f.write_str("circuit open: call refused"),
+            StopReason::ServerWait(wait) => write!(
+                f,
+                "the server asked to wait {} s, past the cap or the deadline (after {n} attempt{s})",
+                wait.as_secs()
+            ),
         }
     }
 }

@@ -47,7 +47,10 @@ pub use metrics::{Metered, Metrics, MetricsSnapshot};
 pub use middleware::{
     AttemptOutcome, CallOutcome, CallResult, Middleware, OnRetry, RetryEvent, on_retry,
 };
-pub use policy::{Kinds, Limits, NetworkErrors, Never, Or, Policy, RetryOn, TransientErrors};
+pub use policy::{
+    DEFAULT_RETRY_AFTER_CAP, Kinds, Limits, NetworkErrors, Never, Or, Policy, RetryOn,
+    TransientErrors,
+};
 pub use replay::Replay;
 pub use rng::SeededRng;
 #[cfg(feature = "embassy-time")]

@@ -5,7 +5,7 @@
 //! admits it, how long each attempt may take, whether a failure is retried
 //! (predicate, idempotency, `max_retries`, deadline, the middleware's veto
 //! such as a retry budget) and after how long (strategy and the server's
-//! `Retry-After`). It also tells the middleware every attempt's outcome and
+//! delay hint). It also tells the middleware every attempt's outcome and
 //! how the call ended, including a call dropped half-way. The async driver,
 //! the blocking driver and a hand-written loop on a bare-metal super-loop
 //! all drive this one machine, so they cannot disagree.
@@ -37,6 +37,7 @@ use portable_atomic::{AtomicU32, Ordering};
 use rand_core::Rng;
 
 use crate::error::{FailureKind, StopReason, TransportError};
+use crate::http::UNKNOWN_WAIT;
 use crate::middleware::{AttemptOutcome, CallOutcome, CallResult, Middleware, RetryEvent};
 use crate::policy::{Policy, RetryOn};
 use crate::replay::Replay;
@@ -52,7 +53,8 @@ pub struct Failure {
     pub kind: FailureKind,
     /// Whether the retry predicate (`retry_on`) accepted the failure.
     pub retryable: bool,
-    /// The server's `Retry-After` hint, relative to now.
+    /// The server's delay hint, relative to now (see
+    /// [`http::delay_hint`](crate::http::delay_hint)).
     pub retry_after: Option<Duration>,
 }
 
@@ -76,7 +78,7 @@ impl Failure {
         }
     }
 
-    /// `error` as the machine sees it: its kind, its `Retry-After` hint,
+    /// `error` as the machine sees it: its kind, its delay hint,
     /// and `predicate`'s verdict.
     pub fn classify<E, P>(error: &E, predicate: &P) -> Self
     where
@@ -90,7 +92,7 @@ impl Failure {
         }
     }
 
-    /// The same failure with a `Retry-After` hint.
+    /// The same failure with the server's delay hint.
     #[must_use]
     pub const fn with_retry_after(mut self, hint: Option<Duration>) -> Self {
         self.retry_after = hint;
@@ -267,13 +269,20 @@ where
     /// [`NotRetryable`](StopReason::NotRetryable); one that may have reached
     /// the server, for a request that is not replay-safe, stops with
     /// [`NotIdempotent`](StopReason::NotIdempotent); after `max_retries`
-    /// retries it stops with [`Exhausted`](StopReason::Exhausted). Otherwise
-    /// the delay is the strategy's, lengthened to the server's hint (capped
-    /// at `retry_after_cap` or the strategy's `max_delay`); a sleep that
+    /// retries it stops with [`Exhausted`](StopReason::Exhausted). A server
+    /// hint (when [`honor_retry_after`](crate::Limits::honor_retry_after))
+    /// above [`retry_after_cap`](crate::Limits::retry_after_cap), or that
+    /// would end at or past the deadline, stops with
+    /// [`ServerWait`](StopReason::ServerWait). Otherwise the delay is the
+    /// strategy's, lengthened to the hint: the hint is a floor. A sleep that
     /// would end at or past the deadline stops with
     /// [`Deadline`](StopReason::Deadline), and a retry the middleware
     /// vetoes (a retry budget) stops with [`Budget`](StopReason::Budget).
     /// A stop ends the call.
+    ///
+    /// The hint counts like any failed attempt against `max_retries` and a
+    /// retry budget, and only for a failure the predicate retries, as in
+    /// gRPC's retry design (A6) for server pushback.
     pub fn on_failure<R: Rng + ?Sized>(
         &mut self,
         failure: Failure,
@@ -427,11 +436,11 @@ where
         let strategy = self
             .strategy
             .get_or_insert_with(|| policy.strategy().clone());
-        let delay = match self
+        let (delay, nanos) = match self
             .state
             .decide(strategy, policy.limits(), &failure, now, rng)
         {
-            Ok(delay) => delay,
+            Ok(decided) => decided,
             Err(reason) => return Decision::Stop(self.stop(reason, now)),
         };
         let event = RetryEvent {
@@ -451,7 +460,7 @@ where
             kind.as_str(),
             delay.as_millis() as u64
         );
-        self.state.slept = self.state.slept.saturating_add(duration_to_nanos(delay));
+        self.state.slept = self.state.slept.saturating_add(nanos);
         Decision::Retry { delay }
     }
 
@@ -590,7 +599,7 @@ impl CallState {
         failure: &Failure,
         now: Instant,
         rng: &mut R,
-    ) -> Result<Duration, StopReason> {
+    ) -> Result<(Duration, u64), StopReason> {
         if !failure.retryable {
             return Err(StopReason::NotRetryable);
         }
@@ -602,18 +611,28 @@ impl CallState {
         }
         let mut delay = strategy.delay(self.attempts, rng);
         if let (true, Some(hint)) = (limits.honor_retry_after, failure.retry_after) {
-            let cap = match limits.retry_after_cap {
-                Some(cap) => cap,
-                None => strategy.max_delay(),
+            // The hint is a floor: never start before the server asked. A
+            // wait the client cannot measure is taken to be the cap.
+            let wait = if hint == UNKNOWN_WAIT {
+                limits.retry_after_cap
+            } else {
+                hint
             };
-            delay = delay.max(hint.min(cap));
+            let past_deadline = self
+                .deadline()
+                .is_some_and(|deadline| now.saturating_add(wait) >= deadline);
+            if wait > limits.retry_after_cap || past_deadline {
+                return Err(StopReason::ServerWait(wait));
+            }
+            delay = delay.max(wait);
         }
-        if let Some(deadline) = self.deadline()
-            && now.saturating_add(delay) >= deadline
-        {
+        // In nanoseconds once: the deadline test and the call's sleep total
+        // share the conversion.
+        let nanos = duration_to_nanos(delay);
+        if self.has_deadline && now.as_nanos().saturating_add(nanos) >= self.deadline.as_nanos() {
             return Err(StopReason::Deadline);
         }
-        Ok(delay)
+        Ok((delay, nanos))
     }
 }
 
@@ -627,6 +646,7 @@ mod tests {
     use crate::{Limits, RetryBudget, SeededRng};
 
     const S: Duration = Duration::from_secs(1);
+    const NS: Duration = Duration::from_nanos(1);
 
     fn at(secs: u64) -> Instant {
         Instant::from_millis(secs * 1000)
@@ -806,11 +826,18 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_a_floor_capped() {
-        let policy = Policy::new(FixedDelay::new(S)).retry_after_cap(S * 5);
+    fn the_hint_is_a_floor_above_the_strategy() {
+        let policy = Policy::new(FixedDelay::new(S * 2))
+            .retry_after_cap(S * 5)
+            .max_retries(9);
         let mut rng = SeededRng::new(1);
         let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
-        for (hint, want) in [(None, S), (Some(S * 3), S * 3), (Some(S * 60), S * 5)] {
+        for (hint, want) in [
+            (None, S * 2),
+            (Some(S), S * 2),
+            (Some(S * 3), S * 3),
+            (Some(S * 5), S * 5),
+        ] {
             let _ = m.begin_attempt(at(0)).unwrap();
             let f = Failure::new(FailureKind::Status(503)).with_retry_after(hint);
             assert_eq!(
@@ -818,7 +845,111 @@ mod tests {
                 Decision::Retry { delay: want }
             );
         }
-        assert_eq!(m.slept(), S * 9);
+        assert_eq!(m.slept(), S * 12);
+        // Not honoured: the strategy alone, whatever the hint.
+        let ignore = policy.honor_retry_after(false);
+        let mut m = RetryMachine::start(&ignore, Replay::Safe, (), at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        let f = Failure::new(FailureKind::Status(503)).with_retry_after(Some(S * 3600));
+        assert_eq!(
+            m.on_failure(f, at(0), &mut rng),
+            Decision::Retry { delay: S * 2 }
+        );
+    }
+
+    #[test]
+    fn a_hint_above_the_cap_stops_with_the_servers_wait() {
+        let log = Log::default();
+        let policy = Policy::new(FixedDelay::new(S)).retry_after_cap(S * 5);
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, &log, at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        let f = Failure::new(FailureKind::Status(429)).with_retry_after(Some(S * 5 + NS));
+        assert_eq!(
+            m.on_failure(f, at(2), &mut rng),
+            Decision::Stop(StopReason::ServerWait(S * 5 + NS))
+        );
+        assert!(m.is_done());
+        assert_eq!(m.slept(), Duration::ZERO);
+        drop(m);
+        assert_eq!(
+            log.0.borrow().last().unwrap(),
+            "after Failed(ServerWait(5.000000001s), Some(Status(429))) 1 2"
+        );
+        // The default cap is 300 s.
+        let policy = Policy::new(FixedDelay::new(S));
+        assert_eq!(
+            policy.limits().retry_after_cap,
+            crate::DEFAULT_RETRY_AFTER_CAP
+        );
+        for (hint, decision) in [
+            (S * 300, Decision::Retry { delay: S * 300 }),
+            (S * 301, Decision::Stop(StopReason::ServerWait(S * 301))),
+        ] {
+            let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+            let _ = m.begin_attempt(at(0)).unwrap();
+            let f = Failure::new(FailureKind::Status(429)).with_retry_after(Some(hint));
+            assert_eq!(m.on_failure(f, at(0), &mut rng), decision);
+        }
+    }
+
+    #[test]
+    fn a_hint_past_the_deadline_stops_with_the_servers_wait() {
+        let policy = Policy::new(FixedDelay::new(S)).deadline(S * 10);
+        let mut rng = SeededRng::new(1);
+        // From t = 4 s, 5 s ends at 9 s: honoured; 6 s ends at the deadline.
+        for (hint, decision) in [
+            (S * 5, Decision::Retry { delay: S * 5 }),
+            (S * 6, Decision::Stop(StopReason::ServerWait(S * 6))),
+        ] {
+            let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+            let _ = m.begin_attempt(at(0)).unwrap();
+            let f = Failure::new(FailureKind::Status(503)).with_retry_after(Some(hint));
+            assert_eq!(m.on_failure(f, at(4), &mut rng), decision);
+        }
+        // The strategy's own delay past the deadline is still `Deadline`.
+        let slow = Policy::new(FixedDelay::new(S * 8)).deadline(S * 10);
+        let mut m = RetryMachine::start(&slow, Replay::Safe, (), at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        let f = Failure::new(FailureKind::Status(503)).with_retry_after(Some(S));
+        assert_eq!(
+            m.on_failure(f, at(4), &mut rng),
+            Decision::Stop(StopReason::Deadline)
+        );
+    }
+
+    #[test]
+    fn an_unknown_wait_waits_the_cap() {
+        let policy = Policy::new(FixedDelay::new(S)).retry_after_cap(S * 30);
+        let mut rng = SeededRng::new(1);
+        let unknown = Failure::new(FailureKind::Status(503)).with_retry_after(Some(UNKNOWN_WAIT));
+        let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        assert_eq!(
+            m.on_failure(unknown, at(0), &mut rng),
+            Decision::Retry { delay: S * 30 }
+        );
+        // With a deadline closer than the cap: stop, carrying the cap.
+        let near = policy.deadline(S * 20);
+        let mut m = RetryMachine::start(&near, Replay::Safe, (), at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        assert_eq!(
+            m.on_failure(unknown, at(0), &mut rng),
+            Decision::Stop(StopReason::ServerWait(S * 30))
+        );
+    }
+
+    #[test]
+    fn a_refused_failure_ignores_the_hint() {
+        let policy = Policy::new(FixedDelay::new(S)).retry_after_cap(S);
+        let mut rng = SeededRng::new(1);
+        let mut m = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
+        let _ = m.begin_attempt(at(0)).unwrap();
+        let f = Failure::refused(FailureKind::Status(400)).with_retry_after(Some(S * 60));
+        assert_eq!(
+            m.on_failure(f, at(0), &mut rng),
+            Decision::Stop(StopReason::NotRetryable)
+        );
     }
 
     #[test]

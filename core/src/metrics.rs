@@ -1,5 +1,5 @@
-//! Counters a user can read: attempts, retries, outcomes, and refusals by
-//! the budget and the circuit breaker. No heap, no lock: a handful of
+//! Counters a user can read: attempts, retries, outcomes, refusals by the
+//! budget and the circuit breaker, and stops on a server's wait. No heap, no lock: a handful of
 //! atomics, so a `static` works on firmware and an `Arc` on a server.
 //!
 //! [`Metrics`] is middleware. Placed in a tuple, it sees what every
@@ -52,6 +52,7 @@ pub struct Metrics {
     cancelled: AtomicUsize,
     refused_by_budget: AtomicUsize,
     refused_by_breaker: AtomicUsize,
+    stopped_by_server_wait: AtomicUsize,
 }
 
 /// The counters of a [`Metrics`] at one moment (each read on its own, so a
@@ -80,6 +81,9 @@ pub struct MetricsSnapshot {
     /// Calls refused by an open circuit before any attempt (counted only
     /// by a [`Metrics::around`] wrapper).
     pub refused_by_breaker: usize,
+    /// Calls stopped because the server asked for a wait past the cap or
+    /// the deadline ([`StopReason::ServerWait`]).
+    pub stopped_by_server_wait: usize,
 }
 
 impl Metrics {
@@ -95,6 +99,7 @@ impl Metrics {
             cancelled: AtomicUsize::new(0),
             refused_by_budget: AtomicUsize::new(0),
             refused_by_breaker: AtomicUsize::new(0),
+            stopped_by_server_wait: AtomicUsize::new(0),
         }
     }
 
@@ -120,6 +125,7 @@ impl Metrics {
             cancelled: get(&self.cancelled),
             refused_by_budget: get(&self.refused_by_budget),
             refused_by_breaker: get(&self.refused_by_breaker),
+            stopped_by_server_wait: get(&self.stopped_by_server_wait),
         }
     }
 
@@ -135,6 +141,7 @@ impl Metrics {
             &self.cancelled,
             &self.refused_by_budget,
             &self.refused_by_breaker,
+            &self.stopped_by_server_wait,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -173,8 +180,10 @@ impl Middleware for Metrics {
             CallResult::Success => Self::bump(&self.successes),
             CallResult::Failed(reason, _) => {
                 Self::bump(&self.failures);
-                if reason == StopReason::Budget {
-                    Self::bump(&self.refused_by_budget);
+                match reason {
+                    StopReason::Budget => Self::bump(&self.refused_by_budget),
+                    StopReason::ServerWait(_) => Self::bump(&self.stopped_by_server_wait),
+                    _ => {}
                 }
             }
             CallResult::Cancelled => Self::bump(&self.cancelled),
@@ -293,6 +302,7 @@ mod tests {
                 cancelled: 0,
                 refused_by_budget: 2,
                 refused_by_breaker: 0,
+                stopped_by_server_wait: 0,
             }
         );
         assert_eq!((budget.refused(), budget.scaled_tokens()), (2, 1));
@@ -337,6 +347,41 @@ mod tests {
         );
         assert_eq!(breaker.refused(), 2);
         assert_eq!(t.calls(), 1);
+    }
+
+    #[test]
+    fn counts_stops_on_a_servers_wait() {
+        let metrics = Metrics::new();
+        let clock = MockClock::new();
+        let t = ScriptedTransport::<_, u16, 3>::new([
+            Step::status(429, Some(Duration::from_secs(2))),
+            Step::ok(200),
+            Step::status(429, Some(Duration::from_secs(3600))),
+        ]);
+        let policy = Policy::new(FixedDelay::new(Duration::from_millis(10)))
+            .retry_on(crate::TransientErrors);
+        let pipeline = Pipeline::new().middleware(&metrics);
+        let call = || {
+            embassy_futures::block_on(crate::retry_with(
+                &t,
+                &clock,
+                &policy,
+                &pipeline,
+                &mut SeededRng::new(7),
+                (),
+            ))
+        };
+        assert_eq!(call().ok().map(|r| r.value), Some(200));
+        assert_eq!(clock.total_slept(), Duration::from_secs(2));
+        let err = call().unwrap_err();
+        assert_eq!(err.server_wait(), Some(Duration::from_secs(3600)));
+        let snap = metrics.snapshot();
+        assert_eq!(
+            (snap.calls, snap.attempts, snap.retries, snap.failures),
+            (2, 3, 1, 1)
+        );
+        assert_eq!(snap.stopped_by_server_wait, 1);
+        assert_eq!(clock.total_slept(), Duration::from_secs(2));
     }
 
     #[test]

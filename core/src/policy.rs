@@ -129,23 +129,37 @@ pub struct Limits {
     /// Time allowed for one attempt (interceptors included). `None`: the
     /// transport's own timeouts only.
     pub attempt_timeout: Option<Duration>,
-    /// Whether a server's `Retry-After` hint may lengthen a delay.
+    /// Whether the server's delay hint (`Retry-After` and the rate-limit
+    /// fields, see [`http::delay_hint`](crate::http::delay_hint)) counts.
+    /// When it does, the next attempt never starts before the hint asks;
+    /// when it does not, the strategy alone sets the delay.
     pub honor_retry_after: bool,
-    /// The longest a `Retry-After` hint may make the client wait. `None`:
-    /// the strategy's [`max_delay`](crate::RetryStrategy::max_delay). The
-    /// deadline caps it further.
-    pub retry_after_cap: Option<Duration>,
+    /// The longest wait the client accepts from the server's hint (default
+    /// [`DEFAULT_RETRY_AFTER_CAP`]). A hint above it, or one that would end
+    /// at or past the deadline, stops the call at once with
+    /// [`StopReason::ServerWait`](crate::StopReason::ServerWait) instead of
+    /// retrying early. A hint the client cannot measure
+    /// ([`http::UNKNOWN_WAIT`](crate::http::UNKNOWN_WAIT)) waits exactly
+    /// this long.
+    pub retry_after_cap: Duration,
 }
 
+/// The default [`Limits::retry_after_cap`]: 300 s, the default
+/// `max_interval` of Envoy's rate-limited retry back-off
+/// (`envoy.config.route.v3.RetryPolicy.RateLimitedRetryBackOff`). Long
+/// enough for a typical one-minute or five-minute rate-limit window, short
+/// enough that a hint of hours stops the call instead of holding it.
+pub const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(300);
+
 impl Limits {
-    /// Three retries, no deadline, no per-attempt timeout, `Retry-After`
-    /// honoured up to the strategy's `max_delay`.
+    /// Three retries, no deadline, no per-attempt timeout, the server's
+    /// delay hint honoured up to [`DEFAULT_RETRY_AFTER_CAP`].
     pub const DEFAULT: Self = Self {
         max_retries: 3,
         deadline: None,
         attempt_timeout: None,
         honor_retry_after: true,
-        retry_after_cap: None,
+        retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
     };
 }
 
@@ -214,18 +228,21 @@ impl<S, P> Policy<S, P> {
         self
     }
 
-    /// Whether `Retry-After` hints may lengthen delays (default: yes).
+    /// Whether the server's delay hint counts (default: yes); see
+    /// [`Limits::honor_retry_after`].
     #[must_use]
     pub const fn honor_retry_after(mut self, yes: bool) -> Self {
         self.limits.honor_retry_after = yes;
         self
     }
 
-    /// Caps `Retry-After` hints at `cap` instead of the strategy's
-    /// `max_delay`.
+    /// The longest wait the server's hint may ask for (default
+    /// [`DEFAULT_RETRY_AFTER_CAP`]); a longer one stops the call with
+    /// [`StopReason::ServerWait`](crate::StopReason::ServerWait). See
+    /// [`Limits::retry_after_cap`].
     #[must_use]
     pub const fn retry_after_cap(mut self, cap: Duration) -> Self {
-        self.limits.retry_after_cap = Some(cap);
+        self.limits.retry_after_cap = cap;
         self
     }
 

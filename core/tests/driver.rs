@@ -189,12 +189,12 @@ fn predicate_refusal_returns_the_original_error_at_once() {
 }
 
 #[test]
-fn opt_in_status_retries_honour_retry_after_capped_at_max_delay() {
+fn opt_in_status_retries_wait_at_least_the_hint_and_stop_on_one_past_the_cap() {
     let clock = MockClock::new();
     let t = ScriptedTransport::<_, u16, 5>::new([
         Step::status(503, None),
         Step::status(429, Some(s(7))),
-        Step::status(429, Some(s(999_999_999))),
+        Step::status(429, Some(s(1))),
         Step::status(501, None),
         Step::ok(200),
     ]);
@@ -209,26 +209,50 @@ fn opt_in_status_retries_honour_retry_after_capped_at_max_delay() {
         (),
     ))
     .unwrap_err();
-    // 503 → strategy 2 s; 429 hint 7 s > 4 s; hostile hint capped at max_delay 10 s; 501 is not transient.
-    assert_eq!(clock.sleeps().as_slice(), [s(2), s(7), s(10)]);
+    // 503 → strategy 2 s; 429 hint 7 s > 4 s; hint 1 s < 8 s; 501 is not transient.
+    assert_eq!(clock.sleeps().as_slice(), [s(2), s(7), s(8)]);
     assert_eq!(
         (err.reason(), err.attempts()),
         (StopReason::NotRetryable, 4)
     );
 
+    // A hint above the cap (default 300 s) stops the call at once, with
+    // the server's wait; the strategy's `max_delay` plays no part.
+    let clock = MockClock::new();
+    let t = ScriptedTransport::<_, u16, 3>::new([
+        Step::status(429, Some(s(2))),
+        Step::status(429, Some(s(999_999_999))),
+        Step::ok(1),
+    ]);
+    let err = block_on(tenace::retry(
+        &t,
+        &clock,
+        &policy,
+        &mut SeededRng::new(0),
+        (),
+    ))
+    .unwrap_err();
+    assert_eq!(clock.sleeps().as_slice(), [s(2)]);
+    assert_eq!(
+        (err.reason(), err.attempts()),
+        (StopReason::ServerWait(s(999_999_999)), 2)
+    );
+    assert_eq!(err.server_wait(), Some(s(999_999_999)));
+    assert_eq!(t.calls(), 2);
+
     // An explicit cap, and a hint shorter than the strategy's delay.
     let clock = MockClock::new();
     let t = ScriptedTransport::<_, u16, 3>::new([
-        Step::status(429, Some(s(60))),
+        Step::status(429, Some(s(3))),
         Step::status(429, Some(ms(1))),
         Step::ok(1),
     ]);
-    let policy = policy.retry_after_cap(s(3));
+    let capped = policy.retry_after_cap(s(3));
     assert_eq!(
         block_on(tenace::retry(
             &t,
             &clock,
-            &policy,
+            &capped,
             &mut SeededRng::new(0),
             ()
         ))
@@ -237,6 +261,20 @@ fn opt_in_status_retries_honour_retry_after_capped_at_max_delay() {
         1
     );
     assert_eq!(clock.sleeps().as_slice(), [s(3), s(4)]);
+    let t = ScriptedTransport::<_, u16, 1>::new([Step::status(429, Some(s(4)))]);
+    let err = block_on(tenace::retry(
+        &t,
+        &MockClock::new(),
+        &capped,
+        &mut SeededRng::new(0),
+        (),
+    ))
+    .unwrap_err();
+    assert_eq!(err.reason(), StopReason::ServerWait(s(4)));
+    assert_eq!(
+        err.to_string(),
+        "the server asked to wait 4 s, past the cap or the deadline (after 1 attempt)"
+    );
 }
 
 #[test]

@@ -110,7 +110,8 @@ pub enum Fault {
     Ok(Vec<u8>),
     /// This status, these extra headers (sent verbatim, in order) and this
     /// body. `Content-Length` and `Date` are added unless `headers` already
-    /// has a header of that name (case-insensitive).
+    /// has a header of that name (case-insensitive); a `Date` with an empty
+    /// value is not sent, so the response has no `Date` header at all.
     Status {
         /// The status code, e.g. 503.
         status: u16,
@@ -190,6 +191,23 @@ impl Fault {
     /// `429 Too Many Requests` with `Retry-After: <date>` (see [`http_date`]).
     pub fn too_many_requests_date(date: String) -> Self {
         Self::retry_after_raw(429, vec![date])
+    }
+
+    /// This status with these extra headers, verbatim and in order, and an
+    /// empty body: e.g. `[("RateLimit-Reset", "1")]`, or `[("Date", "")]` for
+    /// a response without a `Date` header.
+    pub fn with_headers<'h>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h str, &'h str)>,
+    ) -> Self {
+        Self::Status {
+            status,
+            headers: headers
+                .into_iter()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect(),
+            body: Vec::new(),
+        }
     }
 
     /// This status with one `Retry-After` header per string, verbatim (for
@@ -836,8 +854,9 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Status line and headers, ending with the blank line. `Content-Length` and
-/// `Date` are added unless `extra` has them; `Connection: close` is added when
-/// the connection will be closed.
+/// `Date` are added unless `extra` has them (an empty `Date` in `extra`
+/// means none is sent); `Connection: close` is added when the connection
+/// will be closed.
 fn response_head(
     status: u16,
     extra: &[(String, String)],
@@ -846,6 +865,10 @@ fn response_head(
 ) -> Vec<u8> {
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     for (name, value) in extra {
+        // An empty `Date` is the override that means "no Date header".
+        if value.is_empty() && name.eq_ignore_ascii_case("Date") {
+            continue;
+        }
         head.push_str(name);
         head.push_str(": ");
         head.push_str(value);

@@ -1,5 +1,7 @@
 //! Hostile servers, defined once and run against both adapters: absurd,
-//! malformed and contradictory `Retry-After` values, a body trickled one
+//! malformed and contradictory `Retry-After` values, the rate-limit fields
+//! (`RateLimit-Reset`, `RateLimit`, `X-RateLimit-Reset`) as floors and past
+//! the cap, a body trickled one
 //! byte a second, a body far over the limit, a response that never ends,
 //! a body cut short by a clean close, and one longer than announced.
 //!
@@ -37,7 +39,7 @@ const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// The strategy's cap: no `Retry-After` may make one wait longer.
+/// The strategy's cap on its own delays (a server's hint may ask for more).
 pub const MAX_DELAY: Duration = ms(200);
 /// The per-attempt timeout of the scenarios that set one.
 pub const ATTEMPT_TIMEOUT: Duration = ms(300);
@@ -49,8 +51,6 @@ pub const LIMIT: usize = 1024;
 
 /// The strategy's own waits for retries 1 and 2: the hint was ignored.
 pub const STRATEGY: [Duration; 2] = [ms(20), ms(40)];
-/// Both waits at the cap: a huge hint was honoured up to `max_delay`.
-pub const CAPPED: [Duration; 2] = [MAX_DELAY, MAX_DELAY];
 
 /// The limits of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub struct Setup {
     pub timeout: Option<Duration>,
     /// The deadline of the whole call.
     pub deadline: Option<Duration>,
-    /// The cap on a `Retry-After` wait (the strategy's `max_delay` if none).
+    /// The cap on the server's wait (the engine's default, 300 s, if none).
     pub retry_after_cap: Option<Duration>,
     /// The strategy's cap.
     pub max_delay: Duration,
@@ -353,7 +353,7 @@ impl Middleware for Recorder {
 
 /// Two `429`s carrying `Retry-After: values` (one header per value), then
 /// `200`: three attempts, these delays, and a wall time between their sum
-/// and two capped waits plus the margin.
+/// and two waits of `max_delay` plus the margin.
 fn two_429s_then_ok(values: &[&str], delays: [Duration; 2]) -> Scenario {
     let hostile = Fault::retry_after_raw(429, values.iter().map(|v| (*v).to_owned()).collect());
     Scenario {
@@ -375,23 +375,126 @@ fn two_429s_then_ok(values: &[&str], delays: [Duration; 2]) -> Scenario {
     }
 }
 
-/// `Retry-After: 999999999` (about 31 years) is capped at `max_delay`.
-pub fn retry_after_999999999_seconds_is_capped_at_max_delay() -> Vec<Scenario> {
-    vec![two_429s_then_ok(&["999999999"], CAPPED)]
+/// One `status` carrying `headers`, then `200`: the call must stop at once
+/// with [`StopReason::ServerWait`]`(wait)` after one request.
+fn stops_on_server_wait(name: &str, headers: &[(&str, &str)], wait: Duration) -> Scenario {
+    Scenario {
+        name: name.to_owned(),
+        script: vec![
+            Fault::with_headers(429, headers.iter().copied()),
+            Fault::ok("early"),
+        ],
+        fallback: None,
+        path: "/limited",
+        setup: Setup::default(),
+        expected: Expected {
+            result: Err((
+                StopReason::ServerWait(wait),
+                1,
+                LastError::Status {
+                    status: 429,
+                    retry_after: Some(wait),
+                },
+            )),
+            retries: Vec::new(),
+            received: 1,
+            elapsed: Duration::ZERO..ms(500),
+            attempt: None,
+        },
+    }
 }
 
-/// A 30-digit `Retry-After` saturates, then is capped at `max_delay`.
-pub fn retry_after_30_digits_saturates_and_is_capped_at_max_delay() -> Vec<Scenario> {
-    vec![two_429s_then_ok(
-        &["123456789012345678901234567890"],
-        CAPPED,
+/// One `429` carrying `headers`, then `200`: one retry after exactly
+/// `wait`, which the server asked for, above the strategy's 10 ms.
+fn one_429_then_ok(name: &str, headers: &[(&str, &str)], wait: Duration) -> Scenario {
+    Scenario {
+        name: name.to_owned(),
+        script: vec![
+            Fault::with_headers(429, headers.iter().copied()),
+            Fault::ok("through"),
+        ],
+        fallback: None,
+        path: "/limited",
+        setup: Setup::default(),
+        expected: Expected {
+            result: Ok(b"through"),
+            retries: vec![(FailureKind::Status(429), wait)],
+            received: 2,
+            elapsed: wait..wait + MARGIN,
+            attempt: None,
+        },
+    }
+}
+
+/// `Retry-After: 999999999` (about 31 years), above the 300 s cap, stops
+/// the call at once with the server's wait.
+pub fn retry_after_999999999_seconds_stops_with_the_servers_wait() -> Vec<Scenario> {
+    vec![stops_on_server_wait(
+        "Retry-After 999999999",
+        &[("Retry-After", "999999999")],
+        Duration::from_secs(999_999_999),
     )]
 }
 
-/// A date in year 9999 (read against the response's `Date`, which the fault
-/// server sends) is capped at `max_delay`.
-pub fn retry_after_a_date_in_year_9999_is_capped_at_max_delay() -> Vec<Scenario> {
-    vec![two_429s_then_ok(&["Fri, 31 Dec 9999 23:59:59 GMT"], CAPPED)]
+/// A 30-digit `Retry-After` does not fit a `u64`: it is ignored.
+pub fn retry_after_30_digits_overflows_and_is_ignored() -> Vec<Scenario> {
+    vec![two_429s_then_ok(
+        &["123456789012345678901234567890"],
+        STRATEGY,
+    )]
+}
+
+/// A date in year 9999, read against the response's `Date` (set to the
+/// RFC 9110 example instant), stops the call with the exact wait.
+pub fn retry_after_a_date_in_year_9999_stops_with_the_servers_wait() -> Vec<Scenario> {
+    vec![stops_on_server_wait(
+        "Retry-After in year 9999",
+        &[
+            ("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+            ("Date", "Sun, 06 Nov 1994 08:49:37 GMT"),
+        ],
+        Duration::from_secs(253_402_300_799 - 784_111_777),
+    )]
+}
+
+/// The rate-limit fields, read by both adapters through the same function:
+/// each 1 s reset is a floor over the strategy's 10 ms. The epoch
+/// `X-RateLimit-Reset` is read against the response's `Date`.
+pub fn rate_limit_fields_are_floors() -> Vec<Scenario> {
+    let s1 = Duration::from_secs(1);
+    vec![
+        one_429_then_ok("RateLimit-Reset 1", &[("RateLimit-Reset", "1")], s1),
+        one_429_then_ok("RateLimit t=1", &[("RateLimit", "\"default\";r=0;t=1")], s1),
+        one_429_then_ok("X-RateLimit-Reset 1", &[("X-RateLimit-Reset", "1")], s1),
+        one_429_then_ok(
+            "X-RateLimit-Reset epoch, Date 1 s before",
+            &[
+                ("X-RateLimit-Reset", "1764460801"),
+                ("Date", "Sun, 30 Nov 2025 00:00:00 GMT"),
+            ],
+            s1,
+        ),
+    ]
+}
+
+/// A rate-limit reset above the 300 s cap stops the call at once with the
+/// server's wait, whichever field carries it.
+pub fn a_rate_limit_reset_above_the_cap_stops_at_once() -> Vec<Scenario> {
+    vec![
+        stops_on_server_wait(
+            "RateLimit-Reset 301",
+            &[("RateLimit-Reset", "301")],
+            Duration::from_secs(301),
+        ),
+        stops_on_server_wait(
+            "X-RateLimit-Reset epoch 1 h ahead",
+            &[
+                ("X-RateLimit-Reset", "1764464400"),
+                ("Date", "Sun, 30 Nov 2025 00:00:00 GMT"),
+            ],
+            Duration::from_secs(3600),
+        ),
+    ]
 }
 
 /// A date in the past is zero against the response's `Date` (now): the
@@ -422,28 +525,33 @@ pub fn retry_after_a_fraction_is_ignored() -> Vec<Scenario> {
 }
 
 /// Invalid values are skipped and the first valid one counts: `3600`
-/// (capped to 200 ms) over the later `1`; `0` over the later `3600` (a
-/// "largest" or "last" rule would wait 200 ms there).
+/// (past the cap: the call stops) over the later `1`; `0` over the later
+/// `3600` (a "largest" or "last" rule would stop there).
 pub fn many_retry_after_headers_the_first_valid_one_wins() -> Vec<Scenario> {
     vec![
-        two_429s_then_ok(&["abc", "-1", "3600", "1"], CAPPED),
+        stops_on_server_wait(
+            "Retry-After [abc, -1, 3600, 1]",
+            &[
+                ("Retry-After", "abc"),
+                ("Retry-After", "-1"),
+                ("Retry-After", "3600"),
+                ("Retry-After", "1"),
+            ],
+            Duration::from_secs(3600),
+        ),
         two_429s_then_ok(&["abc", "-1", "0", "3600"], STRATEGY),
     ]
 }
 
-/// A 60 s hint that may be honoured (a 120 s cap, or a 10 s `max_delay`)
-/// with a 1 s deadline: no sleep that would end past the deadline is
-/// started, so the call stops with `Deadline` right after the 429.
-pub fn retry_after_past_the_deadline_gives_up_at_once() -> Vec<Scenario> {
+/// A 60 s hint under the cap (120 s, or the default 300 s) with a 1 s
+/// deadline: the wait would end past the deadline, so the call stops with
+/// `ServerWait` right after the 429, without sleeping.
+pub fn retry_after_past_the_deadline_stops_with_the_servers_wait() -> Vec<Scenario> {
     let via_cap = Setup {
         retry_after_cap: Some(Duration::from_secs(120)),
         ..Setup::default()
     };
-    let via_max_delay = Setup {
-        max_delay: Duration::from_secs(10),
-        ..Setup::default()
-    };
-    [("cap 120 s", via_cap), ("max_delay 10 s", via_max_delay)]
+    [("cap 120 s", via_cap), ("default cap", Setup::default())]
         .into_iter()
         .map(|(how, setup)| Scenario {
             name: format!("Retry-After 60 s, deadline 1 s, {how}"),
@@ -456,7 +564,7 @@ pub fn retry_after_past_the_deadline_gives_up_at_once() -> Vec<Scenario> {
             },
             expected: Expected {
                 result: Err((
-                    StopReason::Deadline,
+                    StopReason::ServerWait(Duration::from_secs(60)),
                     1,
                     LastError::Status {
                         status: 429,
@@ -658,15 +766,17 @@ macro_rules! hostile_suite {
     // The one list of the groups.
     (@groups $what:ident $run:tt) => {
         $crate::hostile_suite! { @$what $run;
-            retry_after_999999999_seconds_is_capped_at_max_delay,
-            retry_after_30_digits_saturates_and_is_capped_at_max_delay,
-            retry_after_a_date_in_year_9999_is_capped_at_max_delay,
+            retry_after_999999999_seconds_stops_with_the_servers_wait,
+            retry_after_30_digits_overflows_and_is_ignored,
+            retry_after_a_date_in_year_9999_stops_with_the_servers_wait,
+            rate_limit_fields_are_floors,
+            a_rate_limit_reset_above_the_cap_stops_at_once,
             retry_after_a_date_in_the_past_adds_no_wait,
             retry_after_garbage_is_ignored,
             retry_after_a_negative_number_is_ignored,
             retry_after_a_fraction_is_ignored,
             many_retry_after_headers_the_first_valid_one_wins,
-            retry_after_past_the_deadline_gives_up_at_once,
+            retry_after_past_the_deadline_stops_with_the_servers_wait,
             a_trickled_body_is_cut_by_the_attempt_timeout,
             a_trickled_body_with_only_a_deadline_ends_at_the_deadline,
             an_announced_50_mib_body_fails_at_once,

@@ -187,6 +187,25 @@ fn retry_after_raw_sends_each_value_verbatim() {
 }
 
 #[test]
+fn with_headers_sends_them_and_an_empty_date_sends_none() {
+    let server = FaultServer::start([
+        Fault::with_headers(429, [("RateLimit-Reset", "1"), ("X-RateLimit-Reset", "7")]),
+        Fault::with_headers(429, [("Retry-After", "3"), ("Date", "")]),
+        Fault::with_headers(429, [("Date", "Sun, 06 Nov 1994 08:49:37 GMT")]),
+    ]);
+    let limited = roundtrip(&server, &get("/"));
+    assert_eq!(limited.status_line, "HTTP/1.1 429 Too Many Requests");
+    assert_eq!(limited.all("RateLimit-Reset"), ["1"]);
+    assert_eq!(limited.all("X-RateLimit-Reset"), ["7"]);
+    assert_is_http_date(limited.header("Date").unwrap());
+    let no_date = roundtrip(&server, &get("/"));
+    assert_eq!(no_date.all("Retry-After"), ["3"]);
+    assert!(no_date.all("Date").is_empty(), "{:?}", no_date.all("Date"));
+    let fixed = roundtrip(&server, &get("/"));
+    assert_eq!(fixed.all("Date"), ["Sun, 06 Nov 1994 08:49:37 GMT"]);
+}
+
+#[test]
 fn status_with_custom_headers_and_body() {
     let server = FaultServer::start([Fault::Status {
         status: 418,

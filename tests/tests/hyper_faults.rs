@@ -5,7 +5,7 @@
 
 use core::time::Duration;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tenace_hyper::tenace::{
     CallOutcome, ExponentialBackoff, FailureKind, FixedDelay, Middleware, RetryEvent, StopReason,
@@ -391,23 +391,91 @@ async fn too_many_requests_with_an_http_date_waits_until_that_date() {
 }
 
 #[tokio::test]
-async fn a_retry_after_date_far_away_is_capped_at_max_delay() {
-    let in_an_hour = SystemTime::now() + Duration::from_secs(3600);
+async fn a_retry_after_date_past_the_cap_stops_at_once_with_the_servers_wait() {
+    // Against the response's `Date`: both times from the server's clock.
+    let date = UNIX_EPOCH + Duration::from_secs(1_764_460_800);
+    let in_an_hour = http_date(date + Duration::from_secs(3600));
     let server = FaultServer::start([
-        Fault::too_many_requests_date(http_date(in_an_hour)),
-        Fault::ok("ok"),
+        Fault::with_headers(
+            429,
+            [
+                ("Retry-After", in_an_hour.as_str()),
+                ("Date", &http_date(date)),
+            ],
+        ),
+        Fault::ok("early"),
     ]);
     let (builder, log) = client(Some(&server));
-    builder
+    let started = Instant::now();
+    let error = builder
         .retry_transient_statuses()
         .build()
         .unwrap()
         .get("/")
         .send()
         .await
-        .unwrap();
-    assert_eq!(log.delays(), [ms(300)]);
-    assert_eq!(server.received(), 2);
+        .unwrap_err();
+    assert_eq!(
+        error.reason(),
+        StopReason::ServerWait(Duration::from_secs(3600))
+    );
+    assert_eq!(error.attempts(), 1);
+    assert!(log.delays().is_empty());
+    assert!(started.elapsed() < ms(500));
+    assert_eq!(server.received(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_date_without_a_date_header_is_read_against_the_clients_clock() {
+    let in_an_hour = http_date(SystemTime::now() + Duration::from_secs(3600));
+    let server = FaultServer::start([
+        Fault::with_headers(429, [("Retry-After", in_an_hour.as_str()), ("Date", "")]),
+        Fault::ok("early"),
+    ]);
+    let (builder, _log) = client(Some(&server));
+    let error = builder
+        .retry_transient_statuses()
+        .build()
+        .unwrap()
+        .get("/")
+        .send()
+        .await
+        .unwrap_err();
+    // Whole seconds on both sides, a second apart at most.
+    let wait = error.server_wait().unwrap();
+    assert!(
+        (Duration::from_secs(3599)..=Duration::from_secs(3600)).contains(&wait),
+        "{wait:?}"
+    );
+    assert_eq!(server.received(), 1);
+}
+
+#[tokio::test]
+async fn rate_limit_resets_are_floors() {
+    let date = http_date(UNIX_EPOCH + Duration::from_secs(1_764_460_800));
+    for (name, headers) in [
+        ("RateLimit-Reset", vec![("RateLimit-Reset", "1")]),
+        (
+            "X-RateLimit-Reset epoch",
+            vec![("X-RateLimit-Reset", "1764460801"), ("Date", date.as_str())],
+        ),
+    ] {
+        let server = FaultServer::start([Fault::with_headers(429, headers), Fault::ok("ok")]);
+        let (builder, log) = client(Some(&server));
+        let started = Instant::now();
+        let response = builder
+            .retry_transient_statuses()
+            .build()
+            .unwrap()
+            .get("/")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.text().unwrap(), "ok", "{name}");
+        assert_eq!(log.delays(), [Duration::from_secs(1)], "{name}");
+        assert!(started.elapsed() >= Duration::from_secs(1), "{name}");
+        assert_eq!(server.received(), 2, "{name}");
+    }
 }
 
 #[tokio::test]

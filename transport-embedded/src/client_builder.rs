@@ -151,8 +151,12 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
         self
     }
 
-    /// The longest a `Retry-After` may make a call wait (default: the
-    /// strategy's maximum delay).
+    /// The longest wait the server's hint may ask for (default
+    /// [`DEFAULT_RETRY_AFTER_CAP`](tenace::DEFAULT_RETRY_AFTER_CAP), 300 s).
+    /// A longer one, or one past the deadline, stops the call at once with
+    /// [`StopReason::ServerWait`](tenace::StopReason::ServerWait). A date the
+    /// client cannot place (no `Date` header; there is no wall clock) waits
+    /// exactly this long.
     #[must_use]
     pub fn retry_after_cap(mut self, cap: Duration) -> Self {
         self.client.policy = self.client.policy.retry_after_cap(cap);
@@ -160,7 +164,7 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     }
 
     /// All numeric limits at once (retries, deadline, per-attempt timeout,
-    /// `Retry-After` handling).
+    /// the server's delay hint).
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.client.policy = self.client.policy.with_limits(limits);
@@ -170,14 +174,14 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
     /// Whether 4xx and 5xx responses are errors (default `false`, as in the
     /// reference: a status is a response unless asked). With `true`, a
     /// predicate such as [`TransientErrors`](tenace::TransientErrors) can
-    /// retry 429 and 503, honouring `Retry-After`.
+    /// retry 429 and 503, honouring the server's delay hint.
     #[must_use]
     pub fn error_for_status(mut self, yes: bool) -> Self {
         self.client.error_for_status = yes;
         self
     }
 
-    /// Whether `Retry-After` may lengthen a delay (default: yes).
+    /// Whether the server's delay hint counts (default: yes).
     #[must_use]
     pub fn honor_retry_after(mut self, yes: bool) -> Self {
         self.client.policy = self.client.policy.honor_retry_after(yes);
@@ -186,7 +190,10 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
 
     /// The opt-in status policy: 4xx and 5xx become errors, and transient
     /// statuses (408, 429, 5xx but 501 and 505) are retried along with
-    /// transport failures, waiting at least what `Retry-After` asks, capped.
+    /// transport failures, waiting at least what the server asks
+    /// (`Retry-After` and the rate-limit fields); a wait past the cap or the
+    /// deadline stops the call with
+    /// [`StopReason::ServerWait`](tenace::StopReason::ServerWait).
     /// Adds to a predicate given to [`retry_on`](Self::retry_on), before or
     /// after (see [`RetryRule`]).
     #[must_use]

@@ -164,8 +164,10 @@ pub enum Error {
     Status {
         /// The status code.
         status: u16,
-        /// The `Retry-After` hint, relative to the response (a date is
-        /// measured against the response's own `Date` header).
+        /// The server's delay hint, relative to the response
+        /// ([`tenace::http::delay_hint`]; an absolute time is measured
+        /// against the response's own `Date` header, and without one is
+        /// [`UNKNOWN_WAIT`](tenace::http::UNKNOWN_WAIT)).
         retry_after: Option<Duration>,
     },
     /// The request cannot be sent as given.
@@ -279,6 +281,10 @@ impl fmt::Display for Error {
                 status,
                 retry_after: None,
             } => write!(f, "HTTP status {status}"),
+            Self::Status {
+                status,
+                retry_after: Some(tenace::http::UNKNOWN_WAIT),
+            } => write!(f, "HTTP status {status} (retry after an unknown wait)"),
             Self::Status {
                 status,
                 retry_after: Some(d),

@@ -39,9 +39,12 @@ impl Head {
         self.body_len
     }
 
-    /// The `Retry-After` hint as a delay from the response (a date is
-    /// measured against the response's `Date` header; without one, a date
-    /// gives `None`).
+    /// The server's delay hint as a delay from the response
+    /// ([`tenace::http::delay_hint`]: `Retry-After`, `RateLimit-Reset`,
+    /// `RateLimit`, `X-RateLimit-Reset`). An absolute time is measured
+    /// against the response's `Date` header; without one it is
+    /// [`UNKNOWN_WAIT`](tenace::http::UNKNOWN_WAIT), since the client has no
+    /// wall clock.
     pub const fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
@@ -106,7 +109,7 @@ impl<'b> Response<'b> {
         self.body
     }
 
-    /// The head: status, lengths, `Retry-After`, `Date`.
+    /// The head: status, lengths, the server's delay hint, `Date`.
     pub const fn head(&self) -> &Head {
         &self.head
     }

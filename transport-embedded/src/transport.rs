@@ -26,7 +26,7 @@ use embedded_nal_async::{Dns, TcpConnect};
 use reqwless::TryBufRead;
 use reqwless::client::HttpClient;
 use tenace::Clock;
-use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
+use tenace::http::{HttpDate, delay_hint, parse_http_date};
 
 use crate::error::{Cause, Error, IoErrorKind, Phase, RequestError};
 use crate::head::write_head;
@@ -250,21 +250,25 @@ impl<C: TryBufRead<Error = IoErrorKind>> TryBufRead for StopAtEnd<'_, C> {
     }
 }
 
-/// `Retry-After` and `Date` of a response head.
+/// The server's delay hint ([`delay_hint`]) and the `Date` of a response
+/// head. The client has no wall clock: an absolute time (a `Retry-After`
+/// date, an epoch `X-RateLimit-Reset`) is read against the response's
+/// `Date`, and without one it is [`UNKNOWN_WAIT`](tenace::http::UNKNOWN_WAIT),
+/// which the engine waits its whole `retry_after_cap` for.
 fn hints<'h>(
     headers: impl Iterator<Item = (&'h str, &'h [u8])>,
 ) -> (Option<Duration>, Option<HttpDate>) {
-    let mut retry_after = None;
+    // One pass (reqwless's header iterator is 64 slots, the unused ones
+    // with empty names, which `delay_hint` skips): the first valid `Date`
+    // is noted on the way through.
     let mut date = None;
-    // reqwless yields 64 slots, the unused ones with empty names.
-    for (name, value) in headers.filter(|(name, _)| !name.is_empty()) {
-        if retry_after.is_none() && name.eq_ignore_ascii_case("retry-after") {
-            retry_after = parse_retry_after(value).ok();
-        } else if date.is_none() && name.eq_ignore_ascii_case("date") {
+    let headers = headers.inspect(|(name, value)| {
+        if date.is_none() && name.eq_ignore_ascii_case("date") {
             date = parse_http_date(value).ok();
         }
-    }
-    (retry_after.and_then(|r| r.delay_from(date)), date)
+    });
+    let hint = delay_hint(headers, None);
+    (hint, date)
 }
 
 impl<T, D, C> SendOnce for HttpTransport<'_, T, D, C>

@@ -8,7 +8,7 @@
 
 use core::cell::RefCell;
 use core::time::Duration;
-use std::time::{Instant as StdInstant, SystemTime};
+use std::time::{Instant as StdInstant, UNIX_EPOCH};
 
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
@@ -536,34 +536,120 @@ fn too_many_requests_honours_retry_after() {
     assert_eq!(server.received(), 1);
 }
 
+/// A client with `FixedDelay(STEP)`, transient statuses retried, a 300 ms
+/// cap on the server's wait, and `$recorder`.
+macro_rules! capped_client {
+    ($stack:expr, $base:expr, $recorder:expr) => {
+        Client::builder(
+            HttpTransport::new($stack, $stack).with_timeouts(timeouts()),
+            SEED,
+        )
+        .base_url($base)
+        .retry_strategy(FixedDelay::new(STEP))
+        .retry_transient_statuses()
+        .retry_after_cap(Duration::from_millis(300))
+        .middleware($recorder)
+        .build()
+        .expect("valid client")
+    };
+}
+
 #[test]
-fn a_retry_after_date_far_away_is_capped() {
-    let in_an_hour = SystemTime::now() + Duration::from_secs(3600);
+fn a_retry_after_date_past_the_cap_stops_with_the_servers_wait() {
+    // Both times from the server's clock: exactly an hour apart.
+    let date = UNIX_EPOCH + Duration::from_secs(1_764_460_800);
+    let in_an_hour = http_date(date + Duration::from_secs(3600));
     let server = FaultServer::start([
-        Fault::too_many_requests_date(http_date(in_an_hour)),
+        Fault::with_headers(
+            429,
+            [
+                ("Retry-After", in_an_hour.as_str()),
+                ("Date", &http_date(date)),
+            ],
+        ),
+        Fault::ok("early"),
+    ]);
+    let base = server.url("/");
+    let stack = Stack::default();
+    let recorder = Recorder::default();
+    let client = capped_client!(&stack, &base, &recorder);
+    let mut buffer = [0u8; 256];
+    let started = StdInstant::now();
+    let error = run(client.get("/").send(&mut buffer)).expect_err("the server's wait stops it");
+    assert_eq!(
+        error.reason(),
+        StopReason::ServerWait(Duration::from_secs(3600))
+    );
+    assert_eq!(error.server_wait(), Some(Duration::from_secs(3600)));
+    assert_eq!(recorder.attempts(), 1);
+    assert!(recorder.retry_delays().is_empty());
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(server.received(), 1);
+}
+
+#[test]
+fn a_retry_after_date_without_a_date_header_waits_the_cap() {
+    // No wall clock and no `Date`: the wait cannot be measured, so the
+    // client waits its whole cap rather than retry early.
+    let server = FaultServer::start([
+        Fault::with_headers(
+            429,
+            [
+                ("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+                ("Date", ""),
+            ],
+        ),
         Fault::ok("ok"),
     ]);
     let base = server.url("/");
     let stack = Stack::default();
     let recorder = Recorder::default();
-    let client = Client::builder(
-        HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
-        SEED,
-    )
-    .base_url(&base)
-    .retry_strategy(FixedDelay::new(STEP))
-    .retry_on(&TransientErrors)
-    .error_for_status(true)
-    .retry_after_cap(Duration::from_millis(300))
-    .middleware(&recorder)
-    .build()
-    .expect("valid client");
+    let client = capped_client!(&stack, &base, &recorder);
     let mut buffer = [0u8; 256];
+    let started = StdInstant::now();
     let response = run(client.get("/").send(&mut buffer)).expect("the retry succeeds");
     assert_eq!(response.body(), b"ok");
-    assert_eq!(recorder.attempts(), 2);
     assert_eq!(recorder.retry_delays(), [Duration::from_millis(300)]);
+    assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(server.received(), 2);
+}
+
+#[test]
+fn the_rate_limit_fields_are_read_like_retry_after() {
+    let epoch = "1764460801";
+    let date = http_date(UNIX_EPOCH + Duration::from_secs(1_764_460_800));
+    for (name, headers) in [
+        ("RateLimit-Reset", vec![("RateLimit-Reset", "1")]),
+        ("RateLimit", vec![("RateLimit", "\"default\";r=0;t=1")]),
+        (
+            "X-RateLimit-Reset seconds",
+            vec![("X-RateLimit-Reset", "1")],
+        ),
+        (
+            "X-RateLimit-Reset epoch",
+            vec![("X-RateLimit-Reset", epoch), ("Date", date.as_str())],
+        ),
+    ] {
+        let server = FaultServer::start([Fault::with_headers(429, headers), Fault::ok("ok")]);
+        let base = server.url("/");
+        let stack = Stack::default();
+        let recorder = Recorder::default();
+        let client = Client::builder(
+            HttpTransport::new(&stack, &stack).with_timeouts(timeouts()),
+            SEED,
+        )
+        .base_url(&base)
+        .retry_strategy(FixedDelay::new(STEP))
+        .retry_transient_statuses()
+        .middleware(&recorder)
+        .build()
+        .expect("valid client");
+        let mut buffer = [0u8; 256];
+        let response = run(client.get("/").send(&mut buffer)).expect("the retry succeeds");
+        assert_eq!(response.body(), b"ok", "{name}");
+        assert_eq!(recorder.retry_delays(), [Duration::from_secs(1)], "{name}");
+        assert_eq!(server.received(), 2, "{name}");
+    }
 }
 
 #[test]

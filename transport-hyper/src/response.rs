@@ -1,15 +1,14 @@
-//! A buffered response and the `Retry-After` reading shared by the client
-//! and the tower layer.
+//! A buffered response and the delay-hint reading shared by the client and
+//! the tower layer.
 
 use core::fmt;
 use core::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{DATE, RETRY_AFTER};
 use http::{HeaderMap, StatusCode, Version};
 use tenace::Retried;
-use tenace::http::{HttpDate, parse_http_date, parse_retry_after};
+use tenace::http::{HttpDate, delay_hint};
 
 use crate::error::Error;
 
@@ -162,20 +161,24 @@ impl fmt::Debug for HeaderNames<'_> {
     }
 }
 
-/// The delay a response's `Retry-After` asks for, as seen when the
-/// response arrived.
+/// The delay a response asks for before the next request, as seen when
+/// it arrived: [`tenace::http::delay_hint`] over its headers
+/// (`Retry-After`, `RateLimit-Reset`, `RateLimit`, `X-RateLimit-Reset`),
+/// with `local_now` as the wall clock.
 ///
 /// - `Retry-After: 120` gives 120 s.
-/// - `Retry-After: <HTTP-date>` gives that date minus "now", where "now" is
-///   the response's own `Date` header when it has a valid one (both times
-///   then come from the server's clock, so a skewed local clock does not
-///   matter), else `local_now`. A date in the past gives zero.
-/// - With several `Retry-After` headers the **first valid** one counts;
-///   invalid values (garbage, a negative number, a fraction) are skipped.
-///   No valid value gives `None`.
+/// - An absolute time (a `Retry-After` HTTP-date, an epoch
+///   `X-RateLimit-Reset`) gives that time minus "now", where "now" is the
+///   response's own `Date` header when it has a valid one (both times then
+///   come from the server's clock, so a skewed local clock does not
+///   matter), else `local_now`. A time in the past gives zero.
+/// - With several values of one field the **first valid** one counts;
+///   invalid values (garbage, a negative number, a fraction, an overflow)
+///   are skipped. No valid value gives `None`.
 ///
-/// The result is not capped here: the engine caps it at the strategy's
-/// `max_delay` (or the policy's `retry_after_cap`) and the deadline.
+/// The result is not capped here: the engine waits at least this long, and
+/// stops with [`StopReason::ServerWait`](tenace::StopReason::ServerWait)
+/// when it is past the policy's `retry_after_cap` or the deadline.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -188,22 +191,15 @@ impl fmt::Debug for HeaderNames<'_> {
 /// assert_eq!(d, Some(Duration::from_secs(3)));
 /// ```
 pub fn retry_after_from_headers(headers: &HeaderMap, local_now: SystemTime) -> Option<Duration> {
-    let mut values = headers.get_all(RETRY_AFTER).iter().peekable();
-    values.peek()?;
-    let now = headers
-        .get(DATE)
-        .and_then(|d| parse_http_date(d.as_bytes()).ok())
-        .unwrap_or_else(|| {
-            let secs = local_now
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            HttpDate::from_unix_secs(secs)
-        });
-    values.find_map(|v| {
-        parse_retry_after(v.as_bytes())
-            .ok()
-            .and_then(|ra| ra.delay_from(Some(now)))
-    })
+    let now = local_now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    delay_hint(
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+        Some(HttpDate::from_unix_secs(now)),
+    )
 }
 
 #[cfg(test)]
@@ -264,6 +260,27 @@ mod tests {
                 ("retry-after", "9")
             ]),
             Some(Duration::from_secs(7))
+        );
+        // The rate-limit fields, through the same reading.
+        assert_eq!(
+            at(&[("ratelimit-reset", "30")]),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            at(&[("ratelimit", "\"api\";r=0;t=12")]),
+            Some(Duration::from_secs(12))
+        );
+        assert_eq!(
+            at(&[
+                ("x-ratelimit-reset", "1764460860"),
+                ("date", "Sun, 30 Nov 2025 00:00:00 GMT")
+            ]),
+            Some(Duration::from_secs(60))
+        );
+        // An epoch reset without a Date header: against the local clock.
+        assert_eq!(
+            at(&[("x-ratelimit-reset", "1000000000")]),
+            Some(Duration::from_secs(1_000_000_000 - 784_111_777))
         );
     }
 

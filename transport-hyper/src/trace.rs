@@ -4,9 +4,11 @@
 //! method, the URL without userinfo or query ([`RedactedUrl`]) and, once the
 //! call ends, the number of attempts. A retry event has the failed attempt's
 //! number, the failure kind, the delay chosen and the time since the call
-//! started. No header value and no body is ever recorded.
+//! started. A call stopped on the server's wait
+//! ([`StopReason::ServerWait`]) records that wait as `server_wait_ms`. No
+//! header value and no body is ever recorded.
 
-use tenace::{CallOutcome, CallResult, Middleware, RetryEvent};
+use tenace::{CallOutcome, CallResult, Middleware, RetryEvent, StopReason};
 use tracing::Span;
 
 use crate::request::RedactedUrl;
@@ -42,6 +44,17 @@ impl Middleware for Trace {
         match outcome.result {
             CallResult::Success => {
                 tracing::debug!(attempts = outcome.attempts, elapsed_ms, "call succeeded");
+            }
+            CallResult::Failed(StopReason::ServerWait(wait), kind) => {
+                let kind = kind.map_or("none", tenace::FailureKind::as_str);
+                tracing::debug!(
+                    attempts = outcome.attempts,
+                    elapsed_ms,
+                    reason = "server wait",
+                    kind,
+                    server_wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "call failed: the server asked to wait past the cap or the deadline",
+                );
             }
             CallResult::Failed(reason, kind) => {
                 let kind = kind.map_or("none", tenace::FailureKind::as_str);

@@ -86,7 +86,7 @@ async fn retry_after_seconds_lengthens_the_delay() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retry_after_is_capped_at_max_delay() {
+async fn retry_after_above_max_delay_is_still_a_floor() {
     let server = MemoryServer::new([Reply::retry_after(503, "120"), Reply::ok("ok")]);
     let delays = Delays::default();
     let client = server
@@ -96,9 +96,24 @@ async fn retry_after_is_capped_at_max_delay() {
         .on_retry(delays.hook())
         .build()
         .unwrap();
+    let started = Instant::now();
     client.get("/x").send().await.unwrap();
-    assert_eq!(delays.delays(), [secs(5)]);
+    assert_eq!(delays.delays(), [secs(120)]);
+    assert_eq!(started.elapsed(), secs(120));
     assert_eq!(server.received(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_above_the_cap_stops_at_once_with_the_servers_wait() {
+    let server = MemoryServer::new([Reply::retry_after(503, "301"), Reply::ok("ok")]);
+    let client = server.client().retry_transient_statuses().build().unwrap();
+    let started = Instant::now();
+    let err = client.get("/x").send().await.unwrap_err();
+    assert_eq!(err.reason(), StopReason::ServerWait(secs(301)));
+    assert_eq!(err.server_wait(), Some(secs(301)));
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(server.received(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -113,7 +128,7 @@ async fn retry_after_past_the_deadline_stops_without_sleeping() {
         .unwrap();
     let started = Instant::now();
     let err = client.get("/x").send().await.unwrap_err();
-    assert_eq!(err.reason(), StopReason::Deadline);
+    assert_eq!(err.reason(), StopReason::ServerWait(secs(5)));
     assert_eq!(err.attempts(), 1);
     assert_eq!(err.last_error().unwrap().status().unwrap(), 429);
     assert_eq!(started.elapsed(), Duration::ZERO);
@@ -213,7 +228,7 @@ async fn the_hostile_plain_answers_take_exactly_their_delays() {
             (got, want) => panic!("{name}: expected {want:?}, got a response: {}", got.is_ok()),
         }
     }
-    assert_eq!(rows, 13);
+    assert_eq!(rows, 19);
 }
 
 #[tokio::test(start_paused = true)]

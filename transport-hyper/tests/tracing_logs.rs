@@ -149,3 +149,27 @@ fn debug_output_shows_header_names_not_values() {
         "{request}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_on_the_servers_wait_logs_the_wait() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MemoryServer::new([Reply::retry_after(429, "3600"), Reply::ok("late")]);
+    let client = server.client().retry_transient_statuses().build().unwrap();
+    let error = client.get("http://memory.test/").send().await.unwrap_err();
+    assert_eq!(error.server_wait(), Some(Duration::from_secs(3600)));
+    assert_eq!(server.received(), 1);
+    let logs = capture.text();
+    assert_eq!(
+        logs.lines()
+            .filter(|l| l.contains("reason=\"server wait\" kind=\"status\" server_wait_ms=3600000"))
+            .count(),
+        1,
+        "{logs}"
+    );
+}

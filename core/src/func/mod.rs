@@ -356,11 +356,13 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, Env<C, R, M>>> {
         self
     }
 
-    /// The longest a server's `Retry-After` hint (see
-    /// [`classified`](Self::classified)) may make the call wait; by default
-    /// the strategy's `max_delay`. The deadline caps it further.
+    /// The longest wait a server's hint (see
+    /// [`classified`](Self::classified)) may ask for; by default
+    /// [`DEFAULT_RETRY_AFTER_CAP`](crate::DEFAULT_RETRY_AFTER_CAP). A longer
+    /// one, or one past the deadline, stops the call with
+    /// [`StopReason::ServerWait`](crate::StopReason::ServerWait).
     pub const fn retry_after_cap(mut self, cap: Duration) -> Self {
-        self.limits.retry_after_cap = Some(cap);
+        self.limits.retry_after_cap = cap;
         self
     }
 
@@ -411,7 +413,7 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, Env<C, R, M>>> {
     /// let op = || { n += 1; if n == 1 { Err("busy:9") } else { Ok(n) } };
     /// let done = op.retry(FixedDelay::new(Duration::from_secs(1)))
     ///     .classify(Busy)
-    ///     .retry_after_cap(Duration::from_secs(60)) // else the strategy's max_delay, 1 s
+    ///     .retry_after_cap(Duration::from_secs(60)) // else 300 s
     ///     .clock(&clock).seed(1).call();
     /// assert_eq!(done.unwrap(), 2);
     /// assert_eq!(clock.total_slept(), Duration::from_secs(9)); // the server's wait is a floor
@@ -430,8 +432,9 @@ impl<F: Operation, S, P, N, C, R, M> Retry<F, S, Options<P, N, Env<C, R, M>>> {
     /// For an error that implements [`TransportError`]: retries what
     /// `predicate` accepts ([`NetworkErrors`](crate::NetworkErrors),
     /// [`TransientErrors`](crate::TransientErrors), a closure), and lets the
-    /// error's kind and `Retry-After` hint reach the engine (a server's wait
-    /// is a floor, capped by [`Limits::retry_after_cap`] and the deadline).
+    /// error's kind and delay hint reach the engine (a server's wait is a
+    /// floor; one past [`Limits::retry_after_cap`] or the deadline stops the
+    /// call with [`StopReason::ServerWait`](crate::StopReason::ServerWait)).
     ///
     /// ```
     /// use core::time::Duration;

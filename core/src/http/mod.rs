@@ -10,6 +10,9 @@
 //!   ([RFC 9110 §15]).
 //! - [`parse_retry_after`] and [`RetryAfter::delay_from`]: the `Retry-After`
 //!   field ([RFC 9110 §10.2.3]), as delay-seconds or as an HTTP-date.
+//! - [`delay_hint`]: the one reading of every field a server uses to ask for
+//!   a wait (`Retry-After`, `RateLimit-Reset`, `RateLimit`,
+//!   `X-RateLimit-Reset`), which both adapters call.
 //! - [`parse_http_date`] and [`HttpDate`]: the three HTTP-date forms of
 //!   [RFC 9110 §5.6.7] (IMF-fixdate, obsolete RFC 850 and asctime), with an
 //!   IMF-fixdate [`Display`](core::fmt::Display) for logs and round trips.
@@ -21,11 +24,13 @@
 
 mod calendar;
 mod date;
+mod delay_hint;
 mod method;
 mod retry_after;
 mod status;
 
 pub use date::{HttpDate, HttpDateError, parse_http_date};
+pub use delay_hint::{EPOCH_LIMIT, EPOCH_THRESHOLD, UNKNOWN_WAIT, delay_hint};
 pub use method::{IDEMPOTENCY_KEY, is_idempotent_method};
 pub use retry_after::{RetryAfter, RetryAfterError, parse_retry_after};
 pub use status::is_retryable_status;

@@ -72,8 +72,9 @@ impl core::error::Error for RetryAfterError {}
 ///
 /// Optional whitespace (spaces and tabs) around the value is ignored.
 /// `delay-seconds` too large for a `u64` saturates to `u64::MAX` seconds
-/// instead of failing, so a hostile `999999999999999999999999` yields a huge
-/// delay for the retry policy to cap. Signs (`-5`, `+5`), fractions (`1.5`),
+/// instead of failing. [`delay_hint`](super::delay_hint), which the
+/// adapters use, reads delay-seconds itself and ignores such a value, as it
+/// does any other it cannot represent. Signs (`-5`, `+5`), fractions (`1.5`),
 /// embedded whitespace (`12 34`) and anything else that is not all digits or
 /// a valid HTTP-date (see [`parse_http_date`]) are errors.
 ///

@@ -246,9 +246,12 @@ impl ClientBuilder {
 
     /// The opt-in status policy: error statuses become errors and
     /// transport failures plus transient statuses are retried (408, 429,
-    /// and 5xx except 501 and 505), waiting at least what `Retry-After`
-    /// asks (seconds or an HTTP-date), capped at the strategy's `max_delay`
-    /// and the deadline.
+    /// and 5xx except 501 and 505), waiting at least what the server asks
+    /// (`Retry-After` and the rate-limit fields, see
+    /// [`retry_after_from_headers`](crate::retry_after_from_headers)); a
+    /// wait past [`retry_after_cap`](Self::retry_after_cap) or the deadline
+    /// stops the call with
+    /// [`StopReason::ServerWait`](tenace::StopReason::ServerWait).
     ///
     /// It adds to the predicate set with [`retry_on`](Self::retry_on),
     /// whichever is called first: an error is retried if either says so.
@@ -261,17 +264,20 @@ impl ClientBuilder {
         self.error_for_status(true)
     }
 
-    /// Whether `Retry-After` may lengthen a delay (default: yes).
+    /// Whether the server's delay hint counts (default: yes).
     #[must_use]
     pub const fn honor_retry_after(mut self, yes: bool) -> Self {
         self.limits.honor_retry_after = yes;
         self
     }
 
-    /// Caps `Retry-After` at `cap` instead of the strategy's `max_delay`.
+    /// The longest wait the server's hint may ask for (default
+    /// [`DEFAULT_RETRY_AFTER_CAP`](tenace::DEFAULT_RETRY_AFTER_CAP), 300 s);
+    /// a longer one stops the call at once with
+    /// [`StopReason::ServerWait`](tenace::StopReason::ServerWait).
     #[must_use]
     pub const fn retry_after_cap(mut self, cap: Duration) -> Self {
-        self.limits.retry_after_cap = Some(cap);
+        self.limits.retry_after_cap = cap;
         self
     }
 
