@@ -51,11 +51,14 @@ impl Delays {
     }
 }
 
+/// Without a retry budget: these tests fail many calls in a row to see
+/// every delay, which the default per-host budget would cut short.
 fn client(server: &FaultServer, seed: u64, delays: &Delays) -> ClientBuilder {
     Client::builder()
         .base_url(server.url("/"))
         .rng_seed(seed)
         .timeout(ms(2000))
+        .no_retry_budget()
         .on_retry(delays.hook())
 }
 
@@ -152,6 +155,9 @@ async fn concurrent_calls_each_have_their_own_decorrelated_state() {
         .retry_strategy(strategy.clone())
         .retry_transient_statuses()
         .max_retries(RETRIES)
+        // Sixteen calls failing at once: the default per-host budget would
+        // refuse most of their retries, and this test needs every delay.
+        .no_retry_budget()
         // The hook runs inside the call's future, so it sees the call's
         // task-local index.
         .on_retry(move |ev| {

@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod budget;
 mod classify;
 mod client;
 mod connector;
@@ -20,6 +21,9 @@ mod transport;
 mod transport_builder;
 mod wall_clock;
 
+pub use budget::{
+    DEFAULT_RETRY_BUDGET_MAX_HOSTS, DEFAULT_RETRY_BUDGET_RATIO, DEFAULT_RETRY_BUDGET_TOKENS,
+};
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
 pub use error::{BoxError, CallError, Error};
 pub use request::{RedactedUrl, Request};

@@ -256,11 +256,14 @@ async fn the_first_valid_retry_after_counts() {
 async fn per_request_settings_override_the_client_for_that_request_only() {
     let server = MemoryServer::new(core::iter::repeat_n(Reply::status(503), 20));
     let delays = Delays::default();
+    // Seven failures in a row: the default budget (10 tokens) would refuse
+    // the second call's retry, and this test is about the overrides.
     let client = server
         .client()
         .max_retries(1)
         .retry_strategy(FixedDelay::new(ms(100)))
         .retry_transient_statuses()
+        .no_retry_budget()
         .on_retry(delays.hook())
         .build()
         .unwrap();

@@ -1,17 +1,21 @@
 //! [`ClientBuilder`]: a client's settings and their defaults.
 
 use core::fmt;
+use core::num::NonZeroUsize;
 use core::time::Duration;
 use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Uri};
-use tenace::{AttemptContext, Limits, Middleware, RetryEvent, RetryOn, RetryStrategy, TokioClock};
+use tenace::{
+    AttemptContext, Limits, Middleware, RetryBudget, RetryEvent, RetryOn, RetryStrategy, TokioClock,
+};
 
 use super::middleware::SharedMiddleware;
 use super::request_builder::header_pair;
 use super::url::RedactedBase;
 use super::{Client, Inner};
+use crate::budget::BudgetSetting;
 use crate::error::{Error, UrlError};
 use crate::interceptor::{
     AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, RequestHookList,
@@ -38,6 +42,8 @@ use crate::wall_clock::WallClock;
 /// | [`connect_timeout`](Self::connect_timeout) | 10 s |
 /// | [`max_response_bytes`](Self::max_response_bytes) | 8 MiB |
 /// | [`error_for_status`](Self::error_for_status) | off: a 500 is a response |
+/// | [`retry_budget`](Self::retry_budget) | one per host, shared by clones: 10 tokens, 1/10 back per success |
+/// | [`retry_budget_max_hosts`](Self::retry_budget_max_hosts) | 256 hosts |
 pub struct ClientBuilder {
     transport: TransportBuilder,
     base_url: Option<String>,
@@ -50,6 +56,7 @@ pub struct ClientBuilder {
     request_hooks: RequestHookList,
     response_hooks: ResponseHookList,
     middleware: Vec<SharedMiddleware>,
+    budget: BudgetSetting,
     seed: Option<u64>,
     error: Option<Error>,
 }
@@ -67,6 +74,7 @@ impl fmt::Debug for ClientBuilder {
             .field("limits", &self.limits)
             .field("retry_transient_statuses", &self.transient)
             .field("error_for_status", &self.error_for_status)
+            .field("retry_budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +93,7 @@ impl Default for ClientBuilder {
             request_hooks: RequestHookList::default(),
             response_hooks: ResponseHookList::default(),
             middleware: Vec::new(),
+            budget: BudgetSetting::default(),
             seed: None,
             error: None,
         }
@@ -425,6 +434,107 @@ impl ClientBuilder {
         self
     }
 
+    /// The parameters of each host's retry budget: every host gets a full
+    /// bucket of `template`'s [`max_tokens`](RetryBudget::max_tokens) and
+    /// [`token_ratio`](RetryBudget::token_ratio) (its current tokens are
+    /// not copied). Default: 10 tokens and a tenth of a token back per
+    /// success ([`DEFAULT_RETRY_BUDGET_TOKENS`](crate::DEFAULT_RETRY_BUDGET_TOKENS),
+    /// [`DEFAULT_RETRY_BUDGET_RATIO`](crate::DEFAULT_RETRY_BUDGET_RATIO)),
+    /// the values of gRPC's retry-throttling example. Replaces
+    /// [`shared_retry_budget`](Self::shared_retry_budget) and
+    /// [`no_retry_budget`](Self::no_retry_budget).
+    ///
+    /// # The per-host budget
+    ///
+    /// A client keeps one [`RetryBudget`] per host (scheme, host and port),
+    /// shared by all its clones, as gRPC keeps one retry throttle per
+    /// server for all the calls of a channel and Envoy one retry budget per
+    /// upstream cluster: a budget bounds an outage's load to about
+    /// `1 + (max_tokens / 2) / calls` attempts per call only when it sees
+    /// many calls. Each call charges and consults its host's bucket by the
+    /// rule in [`tenace::budget`]: a failure that signals trouble takes a
+    /// token, a success puts back `token_ratio`, and a retry is allowed
+    /// only while the bucket holds more than half of `max_tokens`; a
+    /// refused retry ends the call with
+    /// [`StopReason::Budget`](tenace::StopReason::Budget). A host's budget
+    /// is [`Client::retry_budget`], for metrics.
+    ///
+    /// Only attempts this client classifies as failures count: by default a
+    /// `503` is a response and refunds like any success; with
+    /// [`retry_transient_statuses`](Self::retry_transient_statuses) it
+    /// costs a token.
+    ///
+    /// ```
+    /// use tenace::RetryBudget;
+    /// // 100 tokens, a fifth of a token back per success.
+    /// let client = tenace_hyper::Client::builder()
+    ///     .retry_budget(RetryBudget::new(100, 1, 5)?)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn retry_budget(mut self, template: RetryBudget) -> Self {
+        let max_hosts = match self.budget {
+            BudgetSetting::PerHost { max_hosts, .. } => max_hosts,
+            _ => crate::DEFAULT_RETRY_BUDGET_MAX_HOSTS,
+        };
+        self.budget = BudgetSetting::PerHost {
+            max_tokens: template.max_tokens(),
+            ratio: template.token_ratio(),
+            max_hosts,
+        };
+        self
+    }
+
+    /// How many hosts the client keeps a budget for (default
+    /// [`DEFAULT_RETRY_BUDGET_MAX_HOSTS`](crate::DEFAULT_RETRY_BUDGET_MAX_HOSTS),
+    /// 256). A new host past the bound first drops every full bucket no
+    /// call is using (it holds nothing a fresh one would not), or else the
+    /// least recently used host's: a host dropped while failing starts
+    /// again with a full bucket. Turns the per-host budget on with its
+    /// current (or default) parameters.
+    #[must_use]
+    pub fn retry_budget_max_hosts(mut self, max_hosts: NonZeroUsize) -> Self {
+        let (max_tokens, ratio) = match self.budget {
+            BudgetSetting::PerHost {
+                max_tokens, ratio, ..
+            } => (max_tokens, ratio),
+            BudgetSetting::Shared(_) | BudgetSetting::Off => (
+                crate::DEFAULT_RETRY_BUDGET_TOKENS,
+                crate::DEFAULT_RETRY_BUDGET_RATIO,
+            ),
+        };
+        self.budget = BudgetSetting::PerHost {
+            max_tokens,
+            ratio,
+            max_hosts,
+        };
+        self
+    }
+
+    /// One retry budget for every host this client calls, instead of one
+    /// per host: `budget` itself, which other clients may share too (one
+    /// budget for a process). Replaces
+    /// [`retry_budget`](Self::retry_budget) and
+    /// [`no_retry_budget`](Self::no_retry_budget).
+    #[must_use]
+    pub fn shared_retry_budget(mut self, budget: Arc<RetryBudget>) -> Self {
+        self.budget = BudgetSetting::Shared(budget);
+        self
+    }
+
+    /// No retry budget: every call retries up to
+    /// [`max_retries`](Self::max_retries) whatever the others see, as with
+    /// a budget of your own passed to [`middleware`](Self::middleware).
+    /// Replaces [`retry_budget`](Self::retry_budget) and
+    /// [`shared_retry_budget`](Self::shared_retry_budget).
+    #[must_use]
+    pub fn no_retry_budget(mut self) -> Self {
+        self.budget = BudgetSetting::Off;
+        self
+    }
+
     /// Calls `f` before every retry's sleep with the failed attempt, its
     /// failure kind and the delay chosen.
     #[must_use]
@@ -506,6 +616,7 @@ impl ClientBuilder {
                 request_hooks: self.request_hooks,
                 response_hooks: self.response_hooks,
                 middleware: self.middleware,
+                budgets: self.budget.build(),
                 seeds: CallSeeds::new(self.seed.unwrap_or_else(fresh_seed)),
             }),
         })

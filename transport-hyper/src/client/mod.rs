@@ -11,9 +11,10 @@ use core::future::Future;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method};
-use tenace::{Limits, Pipeline, Policy, TokioClock};
+use tenace::{Limits, Pipeline, Policy, RetryBudget, TokioClock};
 use tracing::Instrument as _;
 
+use crate::budget::Budgets;
 use crate::error::{CallError, Error};
 use crate::interceptor::{RequestHookList, RequestHooks, ResponseHookList, ResponseHooks};
 use crate::predicate::{BorrowedRetryOn, SharedRetryOn};
@@ -67,13 +68,30 @@ use url::{RedactedBase, resolve};
 /// an idempotent method or a request marked safe
 /// ([`RequestBuilder::idempotency_key`], [`RequestBuilder::retry_safe`]).
 ///
+/// # A retry budget per host
+///
+/// A client keeps one [`RetryBudget`] per host (scheme, host and port),
+/// shared by all its clones, by default: 10 tokens, each failure that
+/// signals trouble takes one, each success puts back a tenth, and a retry
+/// is allowed only while more than half is left, else the call ends with
+/// [`StopReason::Budget`](tenace::StopReason::Budget). Through an outage
+/// the host then receives about one attempt per call rather than
+/// `max_retries + 1`. This is gRPC's retry throttling (one bucket per
+/// server for all of a channel's calls, its example's `maxTokens: 10,
+/// tokenRatio: 0.1`); Envoy's retry budget also belongs to the upstream,
+/// not to a request. Change it with [`ClientBuilder::retry_budget`], share
+/// one across hosts with [`ClientBuilder::shared_retry_budget`], turn it
+/// off with [`ClientBuilder::no_retry_budget`]; read a host's with
+/// [`Client::retry_budget`].
+///
 /// # The call's future
 ///
 /// [`RequestBuilder::send`] returns a `Send + 'static` future (it can be
 /// `tokio::spawn`ed). Without interceptors it allocates nothing beyond what
-/// hyper allocates for the request itself; each async interceptor costs one
-/// boxed future each time it runs (per attempt, or once per call for those
-/// registered with `_once` or `_final`).
+/// hyper allocates for the request itself (a host's first call allocates
+/// its retry budget); each async interceptor costs one boxed future each
+/// time it runs (per attempt, or once per call for those registered with
+/// `_once` or `_final`).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -93,6 +111,8 @@ struct Inner {
     request_hooks: RequestHookList,
     response_hooks: ResponseHookList,
     middleware: Vec<SharedMiddleware>,
+    /// The retry budgets, per host by default.
+    budgets: Budgets,
     seeds: CallSeeds,
 }
 
@@ -116,6 +136,7 @@ impl fmt::Debug for Client {
                 &inner.response_hooks.last.len(),
             )
             .field("middleware", &inner.middleware.len())
+            .field("retry_budget", &inner.budgets)
             .field("transport", &inner.transport)
             .finish()
     }
@@ -140,6 +161,28 @@ impl Client {
     /// The transport (and connection pool) this client sends through.
     pub fn transport(&self) -> &HyperTransport {
         &self.inner.transport
+    }
+
+    /// The retry budget a call to `url` (joined to the base URL unless
+    /// absolute) runs under: its host's, once a call to that host was made;
+    /// the one shared budget with
+    /// [`shared_retry_budget`](ClientBuilder::shared_retry_budget); `None`
+    /// with [`no_retry_budget`](ClientBuilder::no_retry_budget), for a host
+    /// this client has not called (or has dropped, see
+    /// [`retry_budget_max_hosts`](ClientBuilder::retry_budget_max_hosts)),
+    /// and for an invalid URL. For metrics: its
+    /// [`tokens`](RetryBudget::tokens) and [`refused`](RetryBudget::refused)
+    /// count.
+    pub fn retry_budget(&self, url: &str) -> Option<Arc<RetryBudget>> {
+        let uri = resolve(self.inner.base_url.as_deref(), url).ok()?;
+        self.inner.budgets.peek(&uri)
+    }
+
+    /// How many hosts this client (and its clones) keeps a retry budget for:
+    /// at most [`retry_budget_max_hosts`](ClientBuilder::retry_budget_max_hosts);
+    /// 0 with a shared budget or none.
+    pub fn retry_budget_hosts(&self) -> usize {
+        self.inner.budgets.hosts()
     }
 
     /// A `GET` request to `url` (joined to the base URL unless absolute).
@@ -226,6 +269,7 @@ impl Client {
             let policy = Policy::new(strategy.for_call())
                 .with_limits(overrides.limits)
                 .retry_on(BorrowedRetryOn(&**retry_on));
+            let budget = inner.budgets.for_call(request.uri());
             let pipeline = Pipeline {
                 request: RequestHooks(&inner.request_hooks),
                 response: ResponseHooks {
@@ -233,7 +277,9 @@ impl Client {
                     error_for_status: overrides.error_for_status,
                     wall: &inner.wall,
                 },
-                middleware: (Trace, MiddlewareList(&inner.middleware)),
+                // The budget last: a retry another middleware vetoes is not
+                // counted as the budget's refusal.
+                middleware: (Trace, MiddlewareList(&inner.middleware), budget),
             };
             let mut rng = inner.seeds.next();
             tenace::retry_with(

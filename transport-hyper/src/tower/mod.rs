@@ -37,6 +37,14 @@
 //! becomes [`Error::Status`](crate::Error::Status) (its body is dropped; headers are kept), so
 //! `Retry-After` is honoured.
 //!
+//! # No retry budget
+//!
+//! Unlike [`Client`](crate::Client), which keeps a
+//! [`RetryBudget`](tenace::RetryBudget) per host by default, [`Retry`]
+//! keeps none: each call retries up to its policy's `max_retries`. Bound
+//! a fleet's retries in the stack around it (a concurrency or rate limit)
+//! or use the client.
+//!
 //! # Readiness
 //!
 //! [`Retry`] is always ready: each attempt clones the inner service and

@@ -55,6 +55,8 @@ pub struct Seen {
 #[derive(Debug)]
 struct State {
     script: VecDeque<Reply>,
+    /// The reply once the script is used up.
+    fallback: Reply,
     seen: Vec<Seen>,
 }
 
@@ -70,6 +72,7 @@ impl MemoryServer {
         Self {
             state: Arc::new(Mutex::new(State {
                 script: script.into_iter().collect(),
+                fallback: Reply::ok("ok"),
                 seen: Vec::new(),
             })),
             epoch: tokio::time::Instant::now(),
@@ -82,6 +85,12 @@ impl MemoryServer {
 
     pub fn received(&self) -> usize {
         self.state.lock().unwrap().seen.len()
+    }
+
+    /// Answers every request past the script with `reply` (200 "ok" until
+    /// this is called).
+    pub fn set_fallback(&self, reply: Reply) {
+        self.state.lock().unwrap().fallback = reply;
     }
 
     /// A client builder connected to this server (URLs on any host).
@@ -127,7 +136,8 @@ impl MemoryServer {
                 body,
                 at_ms: self.epoch.elapsed().as_millis(),
             });
-            state.script.pop_front().unwrap_or(Reply::ok("ok"))
+            let fallback = state.fallback.clone();
+            state.script.pop_front().unwrap_or(fallback)
         };
         match reply {
             Reply::Status(code, headers, body) => {
