@@ -221,6 +221,15 @@ pub enum Fault {
         /// The `RST_STREAM`'s error code.
         code: u32,
     },
+    /// HTTP/2: read and record the request, send `200` with
+    /// `content-length: RESET_MID_BODY_LEN` and the first
+    /// [`RESET_MID_BODY_SENT`] bytes of the body, then (after 20 ms, so that
+    /// they leave first) reset the stream with this error code.
+    /// (HTTP/1.1: `501`.)
+    StreamResetMidBody {
+        /// The `RST_STREAM`'s error code.
+        code: u32,
+    },
 }
 
 impl Fault {
@@ -1104,7 +1113,8 @@ async fn apply(conn: &mut Conn, request: &Request, fault: Fault) -> Result<Next,
         Fault::CloseBeforeResponse => Ok(Next::Close),
         fault @ (Fault::RefusedStream
         | Fault::GoAwayUnprocessed { .. }
-        | Fault::StreamReset { .. }) => {
+        | Fault::StreamReset { .. }
+        | Fault::StreamResetMidBody { .. }) => {
             let body = format!("{fault:?} is an HTTP/2 fault");
             write_simple(stream, 501, &[], body.as_bytes(), head_only, keep_alive).await?;
             Ok(Next::KeepAlive)

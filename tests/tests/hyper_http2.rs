@@ -9,7 +9,7 @@ use http::Version;
 use tenace_hyper::tenace::{FailureKind, FixedDelay, StopReason, TransportError};
 use tenace_hyper::{Client, Error};
 use tenace_tests::fault_server::{
-    Fault, FaultServer, H2_ENHANCE_YOUR_CALM, H2_INTERNAL_ERROR, H2_NO_ERROR,
+    Fault, FaultServer, H2_ENHANCE_YOUR_CALM, H2_INTERNAL_ERROR, H2_NO_ERROR, H2_REFUSED_STREAM,
 };
 
 /// An h2c client of `server`: 5 ms between attempts, 3 retries, 2 s per
@@ -216,6 +216,44 @@ async fn a_stream_reset_after_the_body_is_retried_for_a_get() {
     assert_eq!(response.text().unwrap(), "again");
     assert_eq!(response.attempts(), 2);
     assert_eq!((server.streams(), server.received()), (2, 2));
+}
+
+#[tokio::test]
+async fn a_refusal_after_the_response_head_is_not_replayed_for_a_post() {
+    // The head says the server processed the request: a REFUSED_STREAM in
+    // the middle of the body does not make a POST safe to send again.
+    let server = h2_server([
+        Fault::StreamResetMidBody {
+            code: H2_REFUSED_STREAM,
+        },
+        Fault::ok("duplicate!"),
+    ]);
+    let err = client(&server)
+        .post("/pay")
+        .body("amount=10")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.reason(), err.attempts()),
+        (StopReason::NotIdempotent, 1)
+    );
+    let last = err.last_error().unwrap();
+    assert!(matches!(last, Error::Io(_)), "{last:?}");
+    assert_eq!((server.streams(), server.received()), (1, 1));
+
+    // A GET is sent again.
+    let server = h2_server([
+        Fault::StreamResetMidBody {
+            code: H2_INTERNAL_ERROR,
+        },
+        Fault::ok("whole body"),
+    ]);
+    let response = client(&server).get("/file").send().await.unwrap();
+    assert_eq!(
+        (response.text().unwrap(), response.attempts()),
+        ("whole body", 2)
+    );
 }
 
 #[tokio::test]

@@ -38,8 +38,16 @@ pub(crate) fn classify_client_error(err: hyper_util::client::legacy::Error) -> E
 }
 
 /// Classifies a hyper error (from reading a response body).
+///
+/// The response's head has arrived, so the server processed the request:
+/// an HTTP/2 refusal now (which RFC 9113 does not allow after processing)
+/// is an [`Error::Io`], never a reason to send a `POST` again.
 pub(crate) fn classify_hyper_error(err: hyper::Error) -> Error {
-    into_error(classify_chain(Class::Io, &err), Box::new(err))
+    let class = match classify_chain(Class::Io, &err) {
+        Class::Refused => Class::Io,
+        class => class,
+    };
+    into_error(class, Box::new(err))
 }
 
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]

@@ -23,8 +23,9 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Fault, H2_NO_ERROR, MAX_BODY_BYTES, NEVER_ENDING_CHUNK, NEVER_ENDING_INTERVAL, RecordedRequest,
-    Shared, filler, filler_byte, http_date,
+    Fault, H2_NO_ERROR, MAX_BODY_BYTES, NEVER_ENDING_CHUNK, NEVER_ENDING_INTERVAL,
+    RESET_MID_BODY_LEN, RESET_MID_BODY_SENT, RecordedRequest, Shared, filler, filler_byte,
+    http_date,
 };
 
 /// The size of each direction's buffer in the pipe between the relay and
@@ -225,6 +226,23 @@ impl Stream {
                 let _ = core::future::poll_fn(|cx| respond.poll_reset(cx)).await;
             }
             Fault::StreamReset { code } => respond.send_reset(Reason::from(code)),
+            Fault::StreamResetMidBody { code } => {
+                let Ok(mut body) =
+                    start(&mut respond, 200, &[], Some(RESET_MID_BODY_LEN), head_only)
+                else {
+                    return;
+                };
+                if !head_only {
+                    let sent = Bytes::from(filler(RESET_MID_BODY_SENT));
+                    if body.send_data(sent, false).is_err() {
+                        return;
+                    }
+                }
+                // A reset drops the stream's frames not yet written: let
+                // them leave first.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                body.send_reset(Reason::from(code));
+            }
             Fault::ResetBeforeResponse => self.order(Command::Reset).await,
             Fault::CloseBeforeResponse => self.order(Command::Close).await,
             fault @ (Fault::MalformedStatusLine
