@@ -54,10 +54,11 @@ pub enum Error {
     /// default, whatever the method. After a `GOAWAY` the connection takes
     /// no new stream, so the retry goes to a new connection.
     ///
-    /// gRPC's retry design (A6) and Envoy (its `refused-stream` retry
-    /// condition, and the streams a `GOAWAY` left out) treat the same two
-    /// signals the same way. Any other stream reset may come after the
-    /// server acted on the request: it is [`Io`](Self::Io).
+    /// gRPC's retry design (A6) retries both signals for any call, as
+    /// never seen by the server's application; Envoy retries them under its
+    /// `refused-stream` condition (nghttp2, under it, closes the streams a
+    /// `GOAWAY` left out as refused). Any other stream reset may come after
+    /// the server acted on the request: it is [`Io`](Self::Io).
     Refused(BoxError),
     /// The attempt ran past its timeout (the per-attempt timeout or the
     /// call's deadline).
