@@ -223,7 +223,7 @@ pub enum Fault {
     },
     /// HTTP/2: read and record the request, send `200` with
     /// `content-length: RESET_MID_BODY_LEN` and the first
-    /// [`RESET_MID_BODY_SENT`] bytes of the body, then (after 20 ms, so that
+    /// [`RESET_MID_BODY_SENT`] bytes of the body, then (after 50 ms, so that
     /// they leave first) reset the stream with this error code.
     /// (HTTP/1.1: `501`.)
     StreamResetMidBody {

@@ -5,12 +5,18 @@
 
 use core::time::Duration;
 
+use bytes::Bytes;
 use http::Version;
-use tenace_hyper::tenace::{FailureKind, FixedDelay, StopReason, TransportError};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client as HyperUtilClient;
+use hyper_util::rt::TokioExecutor;
+use tenace_hyper::tenace::{FailureKind, FixedDelay, Policy, StopReason, TransportError};
+use tenace_hyper::tower::{RetryLayer, RetryStats};
 use tenace_hyper::{Client, Error};
 use tenace_tests::fault_server::{
     Fault, FaultServer, H2_ENHANCE_YOUR_CALM, H2_INTERNAL_ERROR, H2_NO_ERROR, H2_REFUSED_STREAM,
 };
+use tower::{ServiceBuilder, ServiceExt as _};
 
 /// An h2c client of `server`: 5 ms between attempts, 3 retries, 2 s per
 /// attempt.
@@ -318,4 +324,48 @@ async fn the_http1_faults_that_apply_to_a_stream() {
         matches!(err.last_error(), Some(Error::BodyTooLarge { limit: 1000 })),
         "{err:?}"
     );
+}
+
+/// The tower layer around hyper-util's own HTTP/2 client classifies the
+/// same stream errors the same way.
+#[tokio::test]
+async fn the_tower_layer_retries_a_refused_post_and_not_a_reset_one() {
+    let server = h2_server([
+        Fault::RefusedStream,
+        Fault::ok("paid"),
+        Fault::StreamReset {
+            code: H2_INTERNAL_ERROR,
+        },
+        Fault::ok("duplicate!"),
+    ]);
+    let mut inner = HyperUtilClient::builder(TokioExecutor::new());
+    inner.http2_only(true);
+    let service = ServiceBuilder::new()
+        .layer(RetryLayer::new(
+            Policy::new(FixedDelay::new(Duration::from_millis(5))).max_retries(3),
+        ))
+        .service(inner.build_http::<Full<Bytes>>());
+    let post = || {
+        http::Request::post(server.url("/pay"))
+            .body(Full::new(Bytes::from_static(b"amount=10")))
+            .unwrap()
+    };
+
+    let response = service.clone().oneshot(post()).await.unwrap();
+    let attempts = response
+        .extensions()
+        .get::<RetryStats>()
+        .unwrap()
+        .attempts();
+    assert_eq!((response.version(), attempts), (Version::HTTP_2, 2));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"paid");
+
+    let err = service.oneshot(post()).await.unwrap_err();
+    assert_eq!(
+        (err.reason(), err.attempts()),
+        (StopReason::NotIdempotent, 1)
+    );
+    assert!(matches!(err.last_error(), Some(Error::Io(_))), "{err:?}");
+    assert_eq!((server.streams(), server.received()), (3, 2));
 }

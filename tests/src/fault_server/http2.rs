@@ -240,7 +240,7 @@ impl Stream {
                 }
                 // A reset drops the stream's frames not yet written: let
                 // them leave first.
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 body.send_reset(Reason::from(code));
             }
             Fault::ResetBeforeResponse => self.order(Command::Reset).await,
