@@ -15,8 +15,10 @@ use core::time::Duration;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum FailureKind {
-    /// The request never left: connection refused, DNS failure, a connect
-    /// timeout, no route. Always safe to retry, whatever the method.
+    /// The request never left (connection refused, DNS failure, a connect
+    /// timeout, no route), or the server said that it did not process it
+    /// (an HTTP/2 `REFUSED_STREAM`, or a `GOAWAY` that left its stream out).
+    /// Always safe to retry, whatever the method.
     Connect,
     /// The attempt timed out after the request may have been sent.
     Timeout,
@@ -32,8 +34,9 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// `true` unless the failure is known to have happened before any byte
-    /// of the request was sent ([`FailureKind::Connect`]).
+    /// `true` unless the request is known not to have reached the server's
+    /// application: nothing was sent, or the server refused it unprocessed
+    /// ([`FailureKind::Connect`]).
     ///
     /// A failure that may have reached the server is retried only for
     /// requests that may be replayed (see [`Replay`](crate::Replay)).

@@ -32,6 +32,25 @@
 //! Malformed requests get `400` and the connection is closed; they are not
 //! recorded.
 //!
+//! # HTTP/2
+//!
+//! With [`FaultServerBuilder::http2`] the server speaks HTTP/2 in cleartext
+//! (h2c, by prior knowledge: connections start with the HTTP/2 preface),
+//! through the `h2` crate. Stream number `k` (counted over all connections,
+//! in the order in which request headers arrive) gets `script[k]`. The
+//! HTTP/2 faults [`Fault::RefusedStream`] and [`Fault::GoAwayUnprocessed`]
+//! refuse a stream without reading its body: it is counted by
+//! [`FaultServer::streams`] but not recorded. Every other stream's request
+//! is read in full and recorded before its fault is applied, as in HTTP/1.1.
+//! Of the HTTP/1.1 faults, those about the response's status, headers,
+//! timing and length apply to the stream ([`Fault::Ok`], [`Fault::Status`],
+//! [`Fault::SlowHeaders`], [`Fault::OversizeBody`], [`Fault::Trickle`],
+//! [`Fault::NeverEndingBody`], [`Fault::Hang`]), and those that reset or
+//! close the connection before the response apply to the connection
+//! ([`Fault::ResetBeforeResponse`], [`Fault::CloseBeforeResponse`]); the
+//! ones about HTTP/1.1's framing get `501` with a body naming the fault, as
+//! the HTTP/2 faults do in HTTP/1.1.
+//!
 //! Synthetic bodies ([`Fault::OversizeBody`], [`Fault::Trickle`],
 //! [`Fault::ResetMidBody`], [`Fault::CloseMidBody`], [`Fault::CloseMidChunk`],
 //! [`Fault::OverlongBody`]) are made of [`filler`] bytes, so tests can compare
@@ -50,6 +69,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
+
+mod http2;
 
 /// Largest request head (request line and headers) the server accepts; a
 /// larger one is answered with `431` and the connection closed.
@@ -102,6 +123,19 @@ fn filler_byte(i: usize) -> u8 {
     // `i % 26` fits in a u8.
     b'a' + u8::try_from(i % 26).unwrap_or(0)
 }
+
+/// The HTTP/2 error code `NO_ERROR` (a graceful shutdown).
+pub const H2_NO_ERROR: u32 = 0x0;
+/// The HTTP/2 error code `PROTOCOL_ERROR`.
+pub const H2_PROTOCOL_ERROR: u32 = 0x1;
+/// The HTTP/2 error code `INTERNAL_ERROR`.
+pub const H2_INTERNAL_ERROR: u32 = 0x2;
+/// The HTTP/2 error code `REFUSED_STREAM`.
+pub const H2_REFUSED_STREAM: u32 = 0x7;
+/// The HTTP/2 error code `CANCEL`.
+pub const H2_CANCEL: u32 = 0x8;
+/// The HTTP/2 error code `ENHANCE_YOUR_CALM`.
+pub const H2_ENHANCE_YOUR_CALM: u32 = 0xb;
 
 /// What the server does with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +200,37 @@ pub enum Fault {
     /// [`OVERLONG_PAUSE`] (so the body does not arrive with the head), the
     /// body and more: `filler(OVERLONG_SENT)`, then close (FIN).
     OverlongBody,
+    /// HTTP/2: reset the stream with `REFUSED_STREAM` as soon as its headers
+    /// arrive, without reading its body or recording it: the server says it
+    /// did not process the request. (HTTP/1.1: `501`.)
+    RefusedStream,
+    /// HTTP/2: as soon as the stream's headers arrive, send a `GOAWAY` with
+    /// this error code whose last stream id is below the stream (the id
+    /// before it on the connection, 0 for the first), without reading its
+    /// body or recording it: the server says it did not process the
+    /// request. With [`H2_NO_ERROR`] (a graceful drain) the connection stays
+    /// open until the client closes it; with any other code it is closed
+    /// (FIN). Nothing more is sent on the connection. (HTTP/1.1: `501`.)
+    GoAwayUnprocessed {
+        /// The `GOAWAY`'s error code, e.g. [`H2_NO_ERROR`].
+        code: u32,
+    },
+    /// HTTP/2: read and record the request, then reset its stream with this
+    /// error code (e.g. [`H2_INTERNAL_ERROR`]): the server may have acted on
+    /// it. (HTTP/1.1: `501`.)
+    StreamReset {
+        /// The `RST_STREAM`'s error code.
+        code: u32,
+    },
+    /// HTTP/2: read and record the request, send `200` with
+    /// `content-length: RESET_MID_BODY_LEN` and the first
+    /// [`RESET_MID_BODY_SENT`] bytes of the body, then (after 50 ms, so that
+    /// they leave first) reset the stream with this error code.
+    /// (HTTP/1.1: `501`.)
+    StreamResetMidBody {
+        /// The `RST_STREAM`'s error code.
+        code: u32,
+    },
 }
 
 impl Fault {
@@ -256,12 +321,16 @@ impl RecordedRequest {
 struct State {
     requests: Vec<RecordedRequest>,
     connections: u64,
+    /// Requests whose head arrived, processed or not (in HTTP/1.1, every
+    /// request read in full).
+    streams: usize,
 }
 
 #[derive(Debug)]
 struct Shared {
     script: Vec<Fault>,
     fallback: Fault,
+    http2: bool,
     state: Mutex<State>,
 }
 
@@ -277,6 +346,7 @@ pub struct FaultServerBuilder {
     script: Vec<Fault>,
     fallback: Fault,
     bind: SocketAddr,
+    http2: bool,
 }
 
 impl Default for FaultServerBuilder {
@@ -285,6 +355,7 @@ impl Default for FaultServerBuilder {
             script: Vec::new(),
             fallback: Fault::ok("ok"),
             bind: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
+            http2: false,
         }
     }
 }
@@ -314,6 +385,14 @@ impl FaultServerBuilder {
         self
     }
 
+    /// Speak HTTP/2 in cleartext (h2c by prior knowledge) instead of
+    /// HTTP/1.1; see the module docs for how the faults apply.
+    #[must_use]
+    pub fn http2(mut self) -> Self {
+        self.http2 = true;
+        self
+    }
+
     /// Binds and starts the server thread.
     ///
     /// # Errors
@@ -334,6 +413,7 @@ impl FaultServerBuilder {
         let shared = Arc::new(Shared {
             script: self.script,
             fallback: self.fallback,
+            http2: self.http2,
             state: Mutex::new(State::default()),
         });
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -406,6 +486,14 @@ impl FaultServer {
     /// Every fully received request, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
+    }
+
+    /// How many requests arrived, processed or not: in HTTP/2 every stream
+    /// (those refused by [`Fault::RefusedStream`] and
+    /// [`Fault::GoAwayUnprocessed`] too), in HTTP/1.1 the same as
+    /// [`received`](Self::received).
+    pub fn streams(&self) -> usize {
+        self.shared.lock().streams
     }
 
     /// How many TCP connections were accepted.
@@ -570,6 +658,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     id
                 };
                 let _ = stream.set_nodelay(true);
+                if shared.http2 {
+                    tokio::spawn(http2::serve_connection(stream, id, Arc::clone(&shared)));
+                    continue;
+                }
                 let conn = Conn {
                     stream,
                     buf: Vec::new(),
@@ -907,6 +999,7 @@ async fn handle_connection(mut conn: Conn, shared: Arc<Shared>) {
         let fault = {
             let mut state = shared.lock();
             let index = state.requests.len();
+            state.streams += 1;
             state.requests.push(RecordedRequest {
                 method: request.method.clone(),
                 path: request.path.clone(),
@@ -1041,6 +1134,14 @@ async fn apply(conn: &mut Conn, request: &Request, fault: Fault) -> Result<Next,
             }
         }
         Fault::CloseBeforeResponse => Ok(Next::Close),
+        fault @ (Fault::RefusedStream
+        | Fault::GoAwayUnprocessed { .. }
+        | Fault::StreamReset { .. }
+        | Fault::StreamResetMidBody { .. }) => {
+            let body = format!("{fault:?} is an HTTP/2 fault");
+            write_simple(stream, 501, &[], body.as_bytes(), head_only, keep_alive).await?;
+            Ok(Next::KeepAlive)
+        }
         Fault::CloseMidChunk => {
             let chunked = [("Transfer-Encoding".to_owned(), "chunked".to_owned())];
             let mut response = response_head(200, &chunked, None, false);

@@ -1,7 +1,7 @@
 //! Cross-crate tests for `tenace`, and the test support every suite of the
 //! workspace shares:
 //!
-//! - [`fault_server`]: a real HTTP/1.1 server on 127.0.0.1 that answers each
+//! - [`fault_server`]: a real HTTP/1.1 (or h2c) server on 127.0.0.1 that answers each
 //!   request with a scripted fault (status codes, `Retry-After`, resets,
 //!   hangs, slow or endless bodies);
 //! - [`hostile`]: the hostile-server scenarios, defined once, that the hyper

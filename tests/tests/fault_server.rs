@@ -703,3 +703,25 @@ fn http_date_format() {
     );
     assert_is_http_date(&http_date(SystemTime::now()));
 }
+
+#[test]
+fn http2_faults_get_501_in_http1() {
+    let server = FaultServer::start([
+        Fault::RefusedStream,
+        Fault::GoAwayUnprocessed { code: 0 },
+        Fault::StreamReset { code: 2 },
+        Fault::StreamResetMidBody { code: 7 },
+    ]);
+    let bodies = [
+        "RefusedStream is an HTTP/2 fault",
+        "GoAwayUnprocessed { code: 0 } is an HTTP/2 fault",
+        "StreamReset { code: 2 } is an HTTP/2 fault",
+        "StreamResetMidBody { code: 7 } is an HTTP/2 fault",
+    ];
+    for body in bodies {
+        let response = roundtrip(&server, &get("/"));
+        assert_eq!(response.status_line, "HTTP/1.1 501 Not Implemented");
+        assert_eq!(response.body, body.as_bytes());
+    }
+    assert_eq!((server.received(), server.streams()), (4, 4));
+}

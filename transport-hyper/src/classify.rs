@@ -10,6 +10,7 @@ use crate::error::{BoxError, Error};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
     Connect,
+    Refused,
     Io,
     Malformed,
     Tls,
@@ -21,10 +22,12 @@ enum Class {
 /// hyper's error says "canceled" (the pooled connection closed before the
 /// request was sent: nothing sent), "parse" (a malformed response) or
 /// "incomplete message" (EOF after sending), and an `io::Error` from rustls
-/// is a TLS failure. Anything else after the connection was made (a reset,
-/// a socket timeout) may have reached the server: [`Error::Io`], unless
-/// the I/O error is one that only happens before a connection exists
-/// (refused, unreachable).
+/// is a TLS failure. An HTTP/2 error from the server that says the stream
+/// was not processed (`REFUSED_STREAM`, or a `GOAWAY` that left the stream
+/// out) is [`Error::Refused`]. Anything else after the connection was made
+/// (a reset, another HTTP/2 stream error, a socket timeout) may have reached
+/// the server: [`Error::Io`], unless the I/O error is one that only happens
+/// before a connection exists (refused, unreachable).
 pub(crate) fn classify_client_error(err: hyper_util::client::legacy::Error) -> Error {
     let initial = if err.is_connect() {
         Class::Connect
@@ -35,8 +38,16 @@ pub(crate) fn classify_client_error(err: hyper_util::client::legacy::Error) -> E
 }
 
 /// Classifies a hyper error (from reading a response body).
+///
+/// The response's head has arrived, so the server processed the request:
+/// an HTTP/2 refusal now (which RFC 9113 does not allow after processing)
+/// is an [`Error::Io`], never a reason to send a `POST` again.
 pub(crate) fn classify_hyper_error(err: hyper::Error) -> Error {
-    into_error(classify_chain(Class::Io, &err), Box::new(err))
+    let class = match classify_chain(Class::Io, &err) {
+        Class::Refused => Class::Io,
+        class => class,
+    };
+    into_error(class, Box::new(err))
 }
 
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]
@@ -50,6 +61,7 @@ pub(crate) fn classify_boxed(err: BoxError) -> Error {
 fn into_error(class: Class, err: BoxError) -> Error {
     match class {
         Class::Connect => Error::Connect(err),
+        Class::Refused => Error::Refused(err),
         Class::Io => Error::Io(err),
         Class::Malformed => Error::MalformedResponse(err),
         Class::Tls => Error::Tls(err),
@@ -76,6 +88,10 @@ fn classify_chain(initial: Class, top: &(dyn StdError + 'static)) -> Class {
                 // The connection closed before the request was written.
                 class = Class::Connect;
             }
+        } else if let Some(h2) = e.downcast_ref::<h2::Error>() {
+            if never_processed(h2) {
+                return Class::Refused;
+            }
         } else if let Some(io) = e.downcast_ref::<io::Error>() {
             if refused_before_sending(io.kind()) {
                 class = Class::Connect;
@@ -87,6 +103,17 @@ fn classify_chain(initial: Class, top: &(dyn StdError + 'static)) -> Class {
         }
     }
     class
+}
+
+/// Whether an HTTP/2 error says the server did not process the stream
+/// (RFC 9113, section 8.7): the server reset it with `REFUSED_STREAM`, or
+/// its `GOAWAY` left it out. h2 reports a received `GOAWAY` on exactly the
+/// streams above the frame's last stream id (and on streams opened after
+/// it), whatever its error code; the streams the server kept finish, or
+/// fail with the connection's I/O error.
+fn never_processed(e: &h2::Error) -> bool {
+    e.is_remote()
+        && (e.is_go_away() || (e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM)))
 }
 
 /// I/O errors that only happen before a connection exists.
@@ -142,6 +169,17 @@ mod tests {
         let nested = io::Error::other(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(kind_of(nested), FailureKind::Connect);
         assert_eq!(kind_of(io::Error::other("mystery")), FailureKind::Io);
+    }
+
+    #[test]
+    fn an_h2_reason_not_received_from_the_server_may_have_been_processed() {
+        let kind = |e: h2::Error| classify_boxed(Box::new(e)).kind();
+        // `h2::Error` from a `Reason` is a local error (not from a frame):
+        // it says nothing about what the server did with the stream.
+        assert_eq!(kind(h2::Reason::REFUSED_STREAM.into()), FailureKind::Io);
+        assert_eq!(kind(h2::Reason::INTERNAL_ERROR.into()), FailureKind::Io);
+        let nested = io::Error::other(h2::Error::from(h2::Reason::REFUSED_STREAM));
+        assert!(matches!(classify_boxed(Box::new(nested)), Error::Io(_)));
     }
 
     #[cfg(feature = "rustls")]

@@ -10,6 +10,7 @@
 //! | variant | [`FailureKind`] | retried by default | replayed if not idempotent |
 //! |---|---|---|---|
 //! | [`Connect`](Error::Connect) | `Connect` | yes | yes: nothing was sent |
+//! | [`Refused`](Error::Refused) | `Connect` | yes | yes: the server did not process it |
 //! | [`Timeout`](Error::Timeout) | `Timeout` | yes | no |
 //! | [`Io`](Error::Io) | `Io` | yes | no |
 //! | [`Status`](Error::Status) | `Status(code)` | no (opt in) | no |
@@ -44,6 +45,21 @@ pub enum Error {
     /// The request never left: connection refused, DNS failure, connect
     /// timeout. Always safe to retry.
     Connect(BoxError),
+    /// The request reached an HTTP/2 server, which said it did not process
+    /// it: the server reset the stream with `REFUSED_STREAM`, or sent a
+    /// `GOAWAY` whose last stream id is below the request's stream (with any
+    /// error code; `NO_ERROR` is a graceful drain). HTTP/2 (RFC 9113,
+    /// section 8.7) guarantees that such a request can be retried safely, so
+    /// it is a [`Connect`](FailureKind::Connect) failure: retried by
+    /// default, whatever the method. After a `GOAWAY` the connection takes
+    /// no new stream, so the retry goes to a new connection.
+    ///
+    /// gRPC's retry design (A6) retries both signals for any call, as
+    /// never seen by the server's application; Envoy retries them under its
+    /// `refused-stream` condition (nghttp2, under it, closes the streams a
+    /// `GOAWAY` left out as refused). Any other stream reset may come after
+    /// the server acted on the request: it is [`Io`](Self::Io).
+    Refused(BoxError),
     /// The attempt ran past its timeout (the per-attempt timeout or the
     /// call's deadline).
     Timeout(Duration),
@@ -136,6 +152,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Connect(_) => f.write_str("connection failed before the request was sent"),
+            Self::Refused(_) => {
+                f.write_str("the server refused the request before processing it (HTTP/2)")
+            }
             Self::Timeout(after) => write!(f, "attempt timed out after {} ms", after.as_millis()),
             Self::Io(_) => f.write_str("connection failed after the request was sent"),
             Self::Status { status, .. } => write!(f, "HTTP status {status}"),
@@ -156,6 +175,7 @@ impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::Connect(e)
+            | Self::Refused(e)
             | Self::Io(e)
             | Self::InvalidUrl(e)
             | Self::InvalidRequest(e)
@@ -171,7 +191,7 @@ impl StdError for Error {
 impl TransportError for Error {
     fn kind(&self) -> FailureKind {
         match self {
-            Self::Connect(_) => FailureKind::Connect,
+            Self::Connect(_) | Self::Refused(_) => FailureKind::Connect,
             Self::Timeout(_) => FailureKind::Timeout,
             Self::Io(_) => FailureKind::Io,
             Self::Status { status, .. } => FailureKind::Status(status.as_u16()),

@@ -27,8 +27,11 @@ use crate::transport_builder::TransportBuilder;
 /// Failures are classified for the engine (see [`Error`]): a refused
 /// connection, a DNS failure or a connect timeout is
 /// [`Connect`](tenace::FailureKind::Connect) (nothing was sent, always safe
-/// to retry); a reset or an EOF after the request was written, also in the
-/// middle of the body, is [`Io`](tenace::FailureKind::Io); a malformed
+/// to retry); an HTTP/2 stream that the server refused (`REFUSED_STREAM`,
+/// or left out of a `GOAWAY`) is [`Error::Refused`], also `Connect`, as the
+/// server did not process it; a reset (of the connection or of an HTTP/2
+/// stream for any other reason) or an EOF after the request was written,
+/// also in the middle of the body, is [`Io`](tenace::FailureKind::Io); a malformed
 /// response, a TLS failure and a body over the limit are
 /// [`Other`](tenace::FailureKind::Other).
 ///

@@ -30,12 +30,36 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | unlimited |
 /// | TLS (`rustls` feature) | rustls with the ring provider and the webpki (Mozilla) roots |
+/// | HTTP version | HTTP/2 where TLS's ALPN picks it, else HTTP/1.1; [`http2_prior_knowledge`](Self::http2_prior_knowledge) for HTTP/2 everywhere |
+///
+/// # HTTP/2
+///
+/// Over TLS (the `rustls` feature) the client offers `h2` and `http/1.1`
+/// by ALPN and speaks what the server picks, so one client pools HTTP/2 and
+/// HTTP/1.1 connections side by side. In cleartext it speaks HTTP/1.1
+/// unless told with [`http2_prior_knowledge`](Self::http2_prior_knowledge)
+/// that the servers speak HTTP/2 (h2c); there is no `Upgrade: h2c`.
+/// An HTTP/2 connection carries concurrent requests on one TCP connection.
+///
+/// An HTTP/2 server can say that it did not process a request: it resets
+/// the stream with `REFUSED_STREAM`, or it sends a `GOAWAY` whose last
+/// stream id is below the request's stream. Such a failure is
+/// [`Error::Refused`], retried whatever the method (see its docs); any
+/// other stream reset may come after the server acted on the request and
+/// is [`Error::Io`].
+///
+/// A request that hyper hands back unsent (its pooled connection closed, or
+/// its HTTP/2 connection began to go away, before a byte of it was written)
+/// is sent again at once on another connection by hyper-util's pool. It
+/// never reached a server, so that is not an attempt: attempts, delays and
+/// budgets count only requests that were sent.
 #[derive(Clone)]
 pub struct TransportBuilder {
     connect_timeout: Option<Duration>,
     max_response_bytes: usize,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    http2_prior_knowledge: bool,
     #[cfg(feature = "rustls")]
     tls: Option<rustls::ClientConfig>,
     custom: Option<Arc<ConnectFn>>,
@@ -48,6 +72,7 @@ impl fmt::Debug for TransportBuilder {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("http2_prior_knowledge", &self.http2_prior_knowledge)
             .field("custom_connector", &self.custom.is_some())
             .finish_non_exhaustive()
     }
@@ -60,6 +85,7 @@ impl Default for TransportBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: usize::MAX,
+            http2_prior_knowledge: false,
             #[cfg(feature = "rustls")]
             tls: None,
             custom: None,
@@ -100,8 +126,24 @@ impl TransportBuilder {
         self
     }
 
+    /// Speaks HTTP/2 on every connection without negotiating it: h2c
+    /// (HTTP/2 in cleartext) to servers known to speak it, and over TLS it
+    /// offers only `h2` by ALPN. Requests to an HTTP/1.1-only server then
+    /// fail (a cleartext HTTP/1.1 server answers the HTTP/2 preface with
+    /// an error, a TLS server without `h2` fails the handshake).
+    ///
+    /// Without it, HTTP/2 is used where TLS's ALPN picks it (the `rustls`
+    /// feature), HTTP/1.1 elsewhere.
+    #[must_use]
+    pub const fn http2_prior_knowledge(mut self) -> Self {
+        self.http2_prior_knowledge = true;
+        self
+    }
+
     /// The TLS configuration for `https` URLs, e.g. with your own root
-    /// store. Its crypto provider is used as given.
+    /// store. Its crypto provider is used as given; its ALPN protocols are
+    /// replaced by the client's own (`h2` and `http/1.1`, or only `h2` with
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
     #[cfg(feature = "rustls")]
     #[must_use]
     pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
@@ -143,7 +185,8 @@ impl TransportBuilder {
         builder
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(self.pool_idle_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host);
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .http2_only(self.http2_prior_knowledge);
         Ok(HyperTransport {
             client: builder.build(connector.clone()),
             connector,
@@ -171,15 +214,26 @@ impl TransportBuilder {
     fn tcp_connector(&self) -> Result<Connector, Error> {
         let builder = hyper_rustls::HttpsConnectorBuilder::new();
         let builder = match &self.tls {
-            Some(config) => builder.with_tls_config(config.clone()),
+            Some(config) => {
+                // hyper-rustls sets the ALPN protocols itself (and panics
+                // on a configuration that already has some).
+                let mut config = config.clone();
+                config.alpn_protocols.clear();
+                builder.with_tls_config(config)
+            }
             None => builder
                 .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
                 .map_err(|e| Error::Tls(Box::new(e)))?,
         };
-        let https = builder
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(self.http_connector());
+        let builder = builder.https_or_http();
+        let https = if self.http2_prior_knowledge {
+            builder.enable_http2().wrap_connector(self.http_connector())
+        } else {
+            builder
+                .enable_http1()
+                .enable_http2()
+                .wrap_connector(self.http_connector())
+        };
         Ok(Connector::Https(https))
     }
 }

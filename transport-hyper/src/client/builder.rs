@@ -44,6 +44,7 @@ use crate::wall_clock::WallClock;
 /// | [`error_for_status`](Self::error_for_status) | off: a 500 is a response |
 /// | [`retry_budget`](Self::retry_budget) | one per host, shared by clones: 10 tokens, 1/10 back per success |
 /// | [`retry_budget_max_hosts`](Self::retry_budget_max_hosts) | 256 hosts |
+/// | [`http2_prior_knowledge`](Self::http2_prior_knowledge) | off: HTTP/2 where TLS's ALPN picks it, else HTTP/1.1 |
 pub struct ClientBuilder {
     transport: TransportBuilder,
     base_url: Option<String>,
@@ -559,6 +560,17 @@ impl ClientBuilder {
     #[must_use]
     pub fn transport(mut self, transport: TransportBuilder) -> Self {
         self.transport = transport;
+        self
+    }
+
+    /// Speaks HTTP/2 on every connection without negotiating it: h2c to
+    /// cleartext servers known to speak HTTP/2, and only `h2` offered by
+    /// ALPN over TLS. Without it the client uses HTTP/2 where TLS's ALPN
+    /// picks it (the `rustls` feature) and HTTP/1.1 elsewhere. See
+    /// [`TransportBuilder::http2_prior_knowledge`].
+    #[must_use]
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.transport = self.transport.http2_prior_knowledge();
         self
     }
 
