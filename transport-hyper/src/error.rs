@@ -94,9 +94,11 @@ pub enum Error {
     BodyNotReplayable {
         /// The replay buffer limit, in bytes.
         limit: usize,
-        /// The attempt's failure; `None` when a retry (after an error
-        /// status, or by a policy that retries this error) found the body
-        /// spent before sending anything.
+        /// The attempt's failure (with
+        /// [`error_for_status`](crate::ClientBuilder::error_for_status), an
+        /// [`Error::Status`]); `None` when an attempt found the body spent
+        /// before sending anything (under a policy that retries this
+        /// error, or a `tower` service that turned it into another).
         cause: Option<Box<Error>>,
     },
     /// The streaming request body failed (its stream returned an error):
@@ -127,18 +129,26 @@ impl Error {
         Self::Interceptor(cause.into())
     }
 
-    /// The status code, for [`Error::Status`].
+    /// The status code, for [`Error::Status`] (also as the cause of
+    /// [`Error::BodyNotReplayable`]).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } => Some(*status),
+            Self::BodyNotReplayable {
+                cause: Some(cause), ..
+            } => cause.status(),
             _ => None,
         }
     }
 
-    /// The response that carried an error status, for [`Error::Status`].
+    /// The response that carried an error status, for [`Error::Status`]
+    /// (also as the cause of [`Error::BodyNotReplayable`]).
     pub fn response(&self) -> Option<&Response> {
         match self {
             Self::Status { response, .. } => Some(response),
+            Self::BodyNotReplayable {
+                cause: Some(cause), ..
+            } => cause.response(),
             _ => None,
         }
     }

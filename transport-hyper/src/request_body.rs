@@ -240,6 +240,12 @@ impl ReplayHandle {
         Ok(())
     }
 
+    /// The limit the stream went past, if it did.
+    pub(crate) fn spent(&self) -> Option<usize> {
+        let state = self.0.lock();
+        state.past_limit.then(|| state.limit())
+    }
+
     /// After a failed attempt: once the stream went past the limit, the
     /// failure ends the call, as [`Error::BodyNotReplayable`] with the
     /// failure as its cause.
@@ -592,7 +598,10 @@ mod tests {
         own.replay_handle().unwrap().prepare(Some(2)).unwrap();
         assert_eq!(collect(own.clone()).await.unwrap(), "abc");
         own.replay_handle().unwrap().prepare(Some(2)).unwrap();
-        assert_eq!(format!("{own:?}"), "Body { stream: true, pulled: 3, limit: 3, replayable: true }");
+        assert_eq!(
+            format!("{own:?}"),
+            "Body { stream: true, pulled: 3, limit: 3, replayable: true }"
+        );
     }
 
     #[tokio::test]

@@ -148,7 +148,10 @@ impl tenace::Transport for HyperTransport {
             };
             match replay {
                 None => attempt.await,
-                Some(replay) => attempt.await.map_err(|e| replay.after_failure(e)),
+                Some(replay) => match attempt.await {
+                    Ok(response) => Ok(response.with_spent_body(replay.spent())),
+                    Err(e) => Err(replay.after_failure(e)),
+                },
             }
         }
     }
