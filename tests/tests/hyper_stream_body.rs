@@ -3,11 +3,11 @@
 //! the replay buffer is sent again whole, one that streamed past it is sent
 //! once, and the server's record says exactly what arrived, byte for byte.
 
+use core::error::Error as _;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use core::task::{Context, Poll};
 use core::time::Duration;
-use std::error::Error as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;

@@ -99,7 +99,7 @@ pub enum Error {
         /// [`Error::Status`]); `None` when an attempt found the body spent
         /// before sending anything (under a policy that retries this
         /// error, or a `tower` service that turned it into another).
-        cause: Option<Box<Error>>,
+        cause: Option<Box<Self>>,
     },
     /// The streaming request body failed (its stream returned an error):
     /// the request was cut short. Not retried by default; the cause is the

@@ -396,7 +396,7 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.len() as u64),
-            Kind::Stream(reader) => reader.shared.hint.clone(),
+            Kind::Stream(reader) => reader.shared.hint,
         }
     }
 }
