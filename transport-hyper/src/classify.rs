@@ -5,6 +5,7 @@ use core::error::Error as StdError;
 use std::io;
 
 use crate::error::{BoxError, Error};
+use crate::request_body::BodyError;
 
 /// What the `source()` chain of a hyper or hyper-util error says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,11 @@ enum Class {
     Io,
     Malformed,
     Tls,
+    /// The streaming request body failed.
+    Body,
+    /// The streaming request body went past its replay limit in another
+    /// attempt.
+    NotReplayable(usize),
 }
 
 /// Classifies an error of `hyper_util`'s legacy client.
@@ -65,6 +71,8 @@ fn into_error(class: Class, err: BoxError) -> Error {
         Class::Io => Error::Io(err),
         Class::Malformed => Error::MalformedResponse(err),
         Class::Tls => Error::Tls(err),
+        Class::Body => Error::RequestBody(err),
+        Class::NotReplayable(limit) => Error::BodyNotReplayable { limit, cause: None },
     }
 }
 
@@ -75,6 +83,14 @@ fn classify_chain(initial: Class, top: &(dyn StdError + 'static)) -> Class {
         next = e.source();
         if is_tls(e) {
             return Class::Tls;
+        }
+        if let Some(body) = e.downcast_ref::<BodyError>() {
+            // The request body's own failure, under hyper's "user body"
+            // error: it says why, whatever the connection did.
+            return match body {
+                BodyError::NotReplayable { limit } => Class::NotReplayable(*limit),
+                BodyError::Stream(_) | BodyError::FailedEarlier => Class::Body,
+            };
         }
         if let Some(c) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
             if c.is_connect() {

@@ -14,6 +14,7 @@
 //! | [`Timeout`](Error::Timeout) | `Timeout` | yes | no |
 //! | [`Io`](Error::Io) | `Io` | yes | no |
 //! | [`Status`](Error::Status) | `Status(code)` | no (opt in) | no |
+//! | [`BodyNotReplayable`](Error::BodyNotReplayable) | `Other` | no | no |
 //! | everything else | `Other` | no | no |
 
 use core::error::Error as StdError;
@@ -85,6 +86,25 @@ pub enum Error {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The attempt failed after its streaming request body had given more
+    /// than the replay buffer limit: the start of the body is gone, so the
+    /// request cannot be sent again, whatever the failure and the retry
+    /// policy (see [`Body`](crate::Body)). gRPC does the same: a call whose
+    /// request outgrew its retry buffer is committed, never retried.
+    BodyNotReplayable {
+        /// The replay buffer limit, in bytes.
+        limit: usize,
+        /// The attempt's failure (with
+        /// [`error_for_status`](crate::ClientBuilder::error_for_status), an
+        /// [`Error::Status`]); `None` when an attempt found the body spent
+        /// before sending anything (under a policy that retries this
+        /// error, or a `tower` service that turned it into another).
+        cause: Option<Box<Self>>,
+    },
+    /// The streaming request body failed (its stream returned an error):
+    /// the request was cut short. Not retried by default; the cause is the
+    /// stream's error, under the body's.
+    RequestBody(BoxError),
     /// The URL could not be parsed or joined to the base URL, or its scheme
     /// is not supported (`https` needs the `rustls` feature).
     InvalidUrl(BoxError),
@@ -109,18 +129,26 @@ impl Error {
         Self::Interceptor(cause.into())
     }
 
-    /// The status code, for [`Error::Status`].
+    /// The status code, for [`Error::Status`] (also as the cause of
+    /// [`Error::BodyNotReplayable`]).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } => Some(*status),
+            Self::BodyNotReplayable {
+                cause: Some(cause), ..
+            } => cause.status(),
             _ => None,
         }
     }
 
-    /// The response that carried an error status, for [`Error::Status`].
+    /// The response that carried an error status, for [`Error::Status`]
+    /// (also as the cause of [`Error::BodyNotReplayable`]).
     pub fn response(&self) -> Option<&Response> {
         match self {
             Self::Status { response, .. } => Some(response),
+            Self::BodyNotReplayable {
+                cause: Some(cause), ..
+            } => cause.response(),
             _ => None,
         }
     }
@@ -161,6 +189,11 @@ impl fmt::Display for Error {
             Self::BodyTooLarge { limit } => {
                 write!(f, "response body longer than the limit of {limit} bytes")
             }
+            Self::BodyNotReplayable { limit, .. } => write!(
+                f,
+                "the request body was streamed past the replay limit of {limit} bytes and cannot be resent"
+            ),
+            Self::RequestBody(_) => f.write_str("the request body stream failed"),
             Self::InvalidUrl(_) => f.write_str("invalid URL"),
             Self::InvalidRequest(_) => f.write_str("invalid request"),
             Self::MalformedResponse(_) => f.write_str("malformed HTTP response"),
@@ -182,7 +215,9 @@ impl StdError for Error {
             | Self::MalformedResponse(e)
             | Self::Tls(e)
             | Self::Decode(e)
+            | Self::RequestBody(e)
             | Self::Interceptor(e) => Some(&**e),
+            Self::BodyNotReplayable { cause, .. } => cause.as_deref().map(|e| e as _),
             Self::Timeout(_) | Self::Status { .. } | Self::BodyTooLarge { .. } => None,
         }
     }

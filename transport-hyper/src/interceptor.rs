@@ -279,7 +279,7 @@ impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
     async fn intercept(&self, response: Response, cx: &AttemptContext) -> Result<Response, Error> {
         let response = run_response_hooks(&self.hooks.each, response, cx).await?;
         if self.error_for_status {
-            response.error_for_status_at(self.wall.now())
+            response.check_status_at(self.wall.now())
         } else {
             Ok(response)
         }

@@ -11,6 +11,7 @@ mod error;
 pub mod interceptor;
 mod predicate;
 mod request;
+mod request_body;
 mod response;
 mod seed;
 mod strategy;
@@ -27,6 +28,7 @@ pub use budget::{
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
 pub use error::{BoxError, CallError, Error};
 pub use request::{RedactedUrl, Request};
+pub use request_body::{Body, DEFAULT_REPLAY_BUFFER_LIMIT};
 pub use response::{Response, retry_after_from_headers};
 pub use tenace::TokioClock;
 pub use transport::HyperTransport;

@@ -1,21 +1,20 @@
-//! The request the engine replays: method, URL, headers and a [`Bytes`]
-//! body.
+//! The request the engine replays: method, URL, headers and a [`Body`].
 
 use core::fmt;
 
-use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, Method, Uri};
-use http_body_util::Full;
 use tenace::Replay;
 
+use crate::request_body::Body;
 use crate::response::HeaderNames;
 
 /// One HTTP request, replayable as many times as the engine needs.
 ///
-/// The body is [`Bytes`]: cloning the request for another attempt copies a
-/// reference count, not the body. There is no way to put a one-shot
-/// streaming body here, so a retry can never silently send an empty body.
+/// The body is a [`Body`]: whole bytes, which cloning the request for
+/// another attempt shares (a reference count, not a copy), or a stream
+/// replayed from a bounded buffer, so a retry never silently sends an
+/// empty or partial body (see [`Body`]).
 ///
 /// Interceptors receive a fresh clone of the original request on every
 /// attempt, so a header they add is never added twice.
@@ -24,7 +23,7 @@ pub struct Request {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
     retry_safe: Option<bool>,
 }
 
@@ -35,7 +34,7 @@ impl Request {
             method,
             uri,
             headers: HeaderMap::new(),
-            body: Bytes::new(),
+            body: Body::empty(),
             retry_safe: None,
         }
     }
@@ -71,13 +70,14 @@ impl Request {
     }
 
     /// The body.
-    pub const fn body(&self) -> &Bytes {
+    pub const fn body(&self) -> &Body {
         &self.body
     }
 
-    /// Replaces the body. Anything that converts into [`Bytes`] works:
+    /// Replaces the body: a [`Body`] (also a stream, [`Body::stream`]) or
+    /// anything that converts into one: [`Bytes`](bytes::Bytes),
     /// `Vec<u8>`, `String`, `&'static str`, `&'static [u8]`.
-    pub fn set_body(&mut self, body: impl Into<Bytes>) {
+    pub fn set_body(&mut self, body: impl Into<Body>) {
         self.body = body.into();
     }
 
@@ -113,7 +113,7 @@ impl Request {
     /// whose pool logs the authority: they are removed from the URL and,
     /// unless the request already has an `Authorization` header, sent as
     /// `Authorization: Basic` (marked sensitive), as curl and browsers do.
-    pub(crate) fn into_http(mut self) -> http::Request<Full<Bytes>> {
+    pub(crate) fn into_http(mut self) -> http::Request<Body> {
         if let Some((uri, credentials)) = split_userinfo(&self.uri) {
             self.uri = uri;
             if !self.headers.contains_key(AUTHORIZATION) {
@@ -126,7 +126,7 @@ impl Request {
                 }
             }
         }
-        let mut request = http::Request::new(Full::new(self.body));
+        let mut request = http::Request::new(self.body);
         *request.method_mut() = self.method;
         *request.uri_mut() = self.uri;
         *request.headers_mut() = self.headers;
@@ -142,7 +142,7 @@ impl fmt::Debug for Request {
             .field("method", &self.method)
             .field("url", &format_args!("{}", RedactedUrl(&self.uri)))
             .field("headers", &HeaderNames(&self.headers))
-            .field("body_len", &self.body.len())
+            .field("body", &self.body)
             .field("retry_safe", &self.retry_safe)
             .finish()
     }

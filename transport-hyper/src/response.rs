@@ -26,6 +26,9 @@ pub struct Response {
     body: Bytes,
     attempts: u32,
     slept: Duration,
+    /// The replay buffer limit its streaming request body went past, if
+    /// it did: the request cannot be sent again.
+    spent_body: Option<usize>,
 }
 
 impl Response {
@@ -39,7 +42,29 @@ impl Response {
             body,
             attempts: 1,
             slept: Duration::ZERO,
+            spent_body: None,
         }
+    }
+
+    /// Marks the response of a request whose streaming body went past
+    /// `limit`: turned into an error, it is [`Error::BodyNotReplayable`].
+    pub(crate) const fn with_spent_body(mut self, limit: Option<usize>) -> Self {
+        self.spent_body = limit;
+        self
+    }
+
+    /// [`error_for_status_at`](Self::error_for_status_at) for a response
+    /// of this call: an error status of a request whose body cannot be
+    /// sent again is [`Error::BodyNotReplayable`], over the status error.
+    pub(crate) fn check_status_at(self, now: SystemTime) -> Result<Self, Error> {
+        let spent = self.spent_body;
+        self.error_for_status_at(now).map_err(|e| match spent {
+            Some(limit) => Error::BodyNotReplayable {
+                limit,
+                cause: Some(Box::new(e)),
+            },
+            None => e,
+        })
     }
 
     pub(crate) const fn with_version(mut self, version: Version) -> Self {

@@ -3,9 +3,7 @@
 use core::fmt;
 use core::future::Future;
 
-use bytes::Bytes;
 use http::Uri;
-use http_body_util::Full;
 use hyper_util::client::legacy::Client as LegacyClient;
 
 use crate::body::read_body;
@@ -13,6 +11,7 @@ use crate::classify::classify_client_error;
 use crate::connector::Connector;
 use crate::error::{Error, UrlError};
 use crate::request::Request;
+use crate::request_body::Body;
 use crate::response::Response;
 use crate::transport_builder::TransportBuilder;
 
@@ -35,6 +34,11 @@ use crate::transport_builder::TransportBuilder;
 /// response, a TLS failure and a body over the limit are
 /// [`Other`](tenace::FailureKind::Other).
 ///
+/// A streaming request body ([`Body::stream`]) is kept, as it is sent, up
+/// to [`replay_buffer_limit`](TransportBuilder::replay_buffer_limit) bytes
+/// for a retry; once it went past the limit, a failed attempt is
+/// [`Error::BodyNotReplayable`], never retried.
+///
 /// ```no_run
 /// use core::time::Duration;
 /// use tenace::{ExponentialBackoff, Policy, SeededRng};
@@ -50,9 +54,10 @@ use crate::transport_builder::TransportBuilder;
 /// ```
 #[derive(Clone)]
 pub struct HyperTransport {
-    pub(crate) client: LegacyClient<Connector, Full<Bytes>>,
+    pub(crate) client: LegacyClient<Connector, Body>,
     pub(crate) connector: Connector,
     pub(crate) max_response_bytes: usize,
+    pub(crate) replay_buffer_limit: usize,
 }
 
 impl fmt::Debug for HyperTransport {
@@ -60,6 +65,7 @@ impl fmt::Debug for HyperTransport {
         f.debug_struct("HyperTransport")
             .field("connector", &self.connector)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("replay_buffer_limit", &self.replay_buffer_limit)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +87,12 @@ impl HyperTransport {
     /// The response body limit, in bytes.
     pub const fn max_response_bytes(&self) -> usize {
         self.max_response_bytes
+    }
+
+    /// How many bytes of a streaming request body are kept for a retry
+    /// (see [`Body`]).
+    pub const fn replay_buffer_limit(&self) -> usize {
+        self.replay_buffer_limit
     }
 
     /// Refuses, before anything is sent, a URL the connector cannot serve:
@@ -118,14 +130,29 @@ impl tenace::Transport for HyperTransport {
     fn send(&self, request: Request) -> impl Future<Output = Result<Response, Error>> {
         async move {
             self.check(request.uri())?;
-            let response = self
-                .client
-                .request(request.into_http())
-                .await
-                .map_err(classify_client_error)?;
-            let (parts, body) = response.into_parts();
-            let body = read_body(body, self.max_response_bytes).await?;
-            Ok(Response::new(parts.status, parts.headers, body).with_version(parts.version))
+            // `None` for whole bytes: their path takes no lock nor
+            // reference count.
+            let replay = request.body().replay_handle();
+            if let Some(replay) = &replay {
+                replay.prepare(Some(self.replay_buffer_limit))?;
+            }
+            let attempt = async {
+                let response = self
+                    .client
+                    .request(request.into_http())
+                    .await
+                    .map_err(classify_client_error)?;
+                let (parts, body) = response.into_parts();
+                let body = read_body(body, self.max_response_bytes).await?;
+                Ok(Response::new(parts.status, parts.headers, body).with_version(parts.version))
+            };
+            match replay {
+                None => attempt.await,
+                Some(replay) => match attempt.await {
+                    Ok(response) => Ok(response.with_spent_body(replay.spent())),
+                    Err(e) => Err(replay.after_failure(e)),
+                },
+            }
         }
     }
 

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::connector::{ConnectFn, Connector, Io};
 use crate::error::Error;
+use crate::request_body::DEFAULT_REPLAY_BUFFER_LIMIT;
 use crate::transport::HyperTransport;
 
 /// The default limit on a response body: 8 MiB.
@@ -27,6 +28,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// |---|---|
 /// | [`connect_timeout`](Self::connect_timeout) | 10 s ([`DEFAULT_CONNECT_TIMEOUT`]) |
 /// | [`max_response_bytes`](Self::max_response_bytes) | 8 MiB ([`DEFAULT_MAX_RESPONSE_BYTES`]) |
+/// | [`replay_buffer_limit`](Self::replay_buffer_limit) | 256 KiB ([`DEFAULT_REPLAY_BUFFER_LIMIT`]) |
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | unlimited |
 /// | TLS (`rustls` feature) | rustls with the ring provider and the webpki (Mozilla) roots |
@@ -57,6 +59,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct TransportBuilder {
     connect_timeout: Option<Duration>,
     max_response_bytes: usize,
+    replay_buffer_limit: usize,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
     http2_prior_knowledge: bool,
@@ -70,6 +73,7 @@ impl fmt::Debug for TransportBuilder {
         f.debug_struct("TransportBuilder")
             .field("connect_timeout", &self.connect_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("replay_buffer_limit", &self.replay_buffer_limit)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
             .field("http2_prior_knowledge", &self.http2_prior_knowledge)
@@ -83,6 +87,7 @@ impl Default for TransportBuilder {
         Self {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            replay_buffer_limit: DEFAULT_REPLAY_BUFFER_LIMIT,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: usize::MAX,
             http2_prior_knowledge: false,
@@ -94,6 +99,18 @@ impl Default for TransportBuilder {
 }
 
 impl TransportBuilder {
+    /// How many bytes of a streaming request body ([`Body::stream`](crate::Body::stream))
+    /// are kept, as they are sent, so a retry can send them again; a body
+    /// that streams past it is sent once (a failure after that is
+    /// [`Error::BodyNotReplayable`]). A body's own
+    /// [`replay_buffer_limit`](crate::Body::replay_buffer_limit) wins.
+    /// Whole-bytes bodies are always resent and not counted.
+    #[must_use]
+    pub const fn replay_buffer_limit(mut self, limit: usize) -> Self {
+        self.replay_buffer_limit = limit;
+        self
+    }
+
     /// Time allowed to open a TCP connection (`None`: the OS's). A connect
     /// timeout is a [`Connect`](tenace::FailureKind::Connect) failure:
     /// nothing was sent.
@@ -191,6 +208,7 @@ impl TransportBuilder {
             client: builder.build(connector.clone()),
             connector,
             max_response_bytes: self.max_response_bytes,
+            replay_buffer_limit: self.replay_buffer_limit,
         })
     }
 

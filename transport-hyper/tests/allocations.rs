@@ -105,3 +105,61 @@ fn the_client_allocates_no_more_than_a_bare_hyper_client() {
         );
     });
 }
+
+/// A body of whole bytes is sent as hyper sends `Full<Bytes>`: no copy,
+/// no replay buffer, no allocation of its own.
+#[test]
+fn a_bytes_body_allocates_no_more_than_with_a_bare_hyper_client() {
+    static BODY: [u8; 4096] = [b'x'; 4096];
+    let port = start_server();
+    let url = format!("http://127.0.0.1:{port}/upload");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let bare: Bare<_, Full<Bytes>> = Bare::builder(TokioExecutor::new()).build_http();
+        let bare_once = || async {
+            let request = http::Request::put(url.as_str())
+                .body(Full::new(Bytes::from_static(&BODY)))
+                .unwrap();
+            let response = bare.request(request).await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body.len(), 12);
+        };
+        let client = Client::new().unwrap();
+        let tenace_once = || async {
+            let response = client
+                .put(&url)
+                .body(Bytes::from_static(&BODY))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.bytes().len(), 12);
+        };
+        for _ in 0..20 {
+            bare_once().await;
+            tenace_once().await;
+        }
+        let bare_total = count(async {
+            for _ in 0..N {
+                bare_once().await;
+            }
+        })
+        .await;
+        let tenace_total = count(async {
+            for _ in 0..N {
+                tenace_once().await;
+            }
+        })
+        .await;
+        let (bare_per, tenace_per) = (bare_total as f64 / N as f64, tenace_total as f64 / N as f64);
+        println!(
+            "allocations per PUT of 4 KiB: bare hyper-util {bare_per:.2}, tenace-hyper {tenace_per:.2}"
+        );
+        assert!(
+            tenace_total <= bare_total,
+            "tenace {tenace_per:.2} > bare {bare_per:.2} allocations per request"
+        );
+    });
+}

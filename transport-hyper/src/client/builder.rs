@@ -41,6 +41,7 @@ use crate::wall_clock::WallClock;
 /// | [`deadline`](Self::deadline) (whole call) | none |
 /// | [`connect_timeout`](Self::connect_timeout) | 10 s |
 /// | [`max_response_bytes`](Self::max_response_bytes) | 8 MiB |
+/// | [`replay_buffer_limit`](Self::replay_buffer_limit) | 256 KiB of a streaming request body kept for a retry |
 /// | [`error_for_status`](Self::error_for_status) | off: a 500 is a response |
 /// | [`retry_budget`](Self::retry_budget) | one per host, shared by clones: 10 tokens, 1/10 back per success |
 /// | [`retry_budget_max_hosts`](Self::retry_budget_max_hosts) | 256 hosts |
@@ -171,6 +172,17 @@ impl ClientBuilder {
     #[must_use]
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.transport = self.transport.max_response_bytes(limit);
+        self
+    }
+
+    /// How many bytes of a streaming request body ([`Body::stream`](crate::Body::stream))
+    /// are kept for a retry (default 256 KiB,
+    /// [`DEFAULT_REPLAY_BUFFER_LIMIT`](crate::DEFAULT_REPLAY_BUFFER_LIMIT));
+    /// a body that streams past it is sent once, and a failure after that
+    /// ends the call with [`Error::BodyNotReplayable`](crate::Error::BodyNotReplayable).
+    #[must_use]
+    pub fn replay_buffer_limit(mut self, limit: usize) -> Self {
+        self.transport = self.transport.replay_buffer_limit(limit);
         self
     }
 

@@ -6,7 +6,6 @@ use core::future::Future;
 use core::time::Duration;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use tenace::{Limits, RetryError, RetryOn, RetryStrategy, StopReason};
@@ -15,6 +14,7 @@ use super::{Client, Overrides};
 use crate::error::{CallError, Error};
 use crate::predicate::{SharedRetryOn, or_transient};
 use crate::request::Request;
+use crate::request_body::Body;
 use crate::response::Response;
 use crate::strategy::StoredStrategy;
 
@@ -125,17 +125,20 @@ impl RequestBuilder {
         })
     }
 
-    /// The body: anything that converts into [`Bytes`] (`Vec<u8>`,
-    /// `String`, `&'static str`, `Bytes`). A body is kept whole so every
-    /// attempt can send it again; a stream is not accepted:
+    /// The body: whole bytes (`Vec<u8>`, `String`, `&'static str`,
+    /// [`Bytes`](bytes::Bytes)), sent again on every attempt without a
+    /// copy, or a stream ([`Body::stream`], [`Body::wrap`]), kept up to the
+    /// client's [`replay_buffer_limit`](crate::ClientBuilder::replay_buffer_limit)
+    /// for a retry (see [`Body`]). A bare `http_body` is not accepted, so
+    /// a one-shot body is never silently resent empty:
     ///
     /// ```compile_fail
     /// # async fn f(client: tenace_hyper::Client) {
     /// let stream = http_body_util::Empty::<bytes::Bytes>::new();
-    /// client.post("http://example.com/").body(stream); // a streaming body does not compile
+    /// client.post("http://example.com/").body(stream); // wrap it: Body::wrap(stream)
     /// # }
     /// ```
-    pub fn body(self, body: impl Into<Bytes>) -> Self {
+    pub fn body(self, body: impl Into<Body>) -> Self {
         let body = body.into();
         self.map(|r| {
             r.set_body(body);

@@ -21,7 +21,14 @@
 //!
 //! The request body type must be `Clone` (e.g. `Full<Bytes>`, whose clone
 //! is a reference count): each attempt sends a clone of the original
-//! request, so a one-shot streaming body does not compile. A failure that
+//! request, so a one-shot streaming body does not compile. To retry a
+//! stream, send a [`Body`](crate::Body) (an inner client over
+//! `tenace_hyper::Body`): a clone replays the stream from its buffer as the
+//! client does, up to the body's
+//! [`replay_buffer_limit`](crate::Body::replay_buffer_limit) (default
+//! [`DEFAULT_REPLAY_BUFFER_LIMIT`](crate::DEFAULT_REPLAY_BUFFER_LIMIT)), and a
+//! failure after it streamed past the limit is
+//! [`Error::BodyNotReplayable`](crate::Error::BodyNotReplayable). A failure that
 //! may have reached the server is retried only if the request is safe to
 //! replay, decided in this order: a [`RetrySafe`] extension (`RetrySafe(true)`
 //! or `RetrySafe(false)`, even for a `GET`); else an `Idempotency-Key`
