@@ -49,8 +49,8 @@ pub const DEFAULT_REPLAY_BUFFER_LIMIT: usize = 256 * 1024;
 /// Cloning a `Body` gives one that reads it from the start: a clone of a
 /// stream shares the stream and its buffer, so a clone per attempt (as the
 /// engine makes) is what replays it. It is also an [`http_body::Body`], so
-/// the same replay works under the [`tower`](crate::tower) layer over any
-/// HTTP client.
+/// the same replay works under the tower `RetryLayer` (feature `tower`)
+/// over any HTTP client.
 pub struct Body {
     kind: Kind,
 }
