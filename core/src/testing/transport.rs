@@ -123,6 +123,10 @@ pub struct ScriptedTransport<'c, Req, Resp, const N: usize> {
     seen: RefCell<Vec<Req, N>>,
     replay: Replay,
     clock: Option<&'c MockClock>,
+    /// Latencies are sleeps on the clock rather than jumps.
+    sleeps: bool,
+    /// Sends dropped before they finished.
+    cancelled: Cell<usize>,
 }
 
 impl<Req, Resp, const N: usize> ScriptedTransport<'static, Req, Resp, N> {
@@ -134,6 +138,8 @@ impl<Req, Resp, const N: usize> ScriptedTransport<'static, Req, Resp, N> {
             seen: RefCell::new(Vec::new()),
             replay: Replay::Safe,
             clock: None,
+            sleeps: false,
+            cancelled: Cell::new(0),
         }
     }
 }
@@ -147,7 +153,25 @@ impl<'c, Req, Resp, const N: usize> ScriptedTransport<'c, Req, Resp, N> {
             seen: self.seen,
             replay: self.replay,
             clock: Some(clock),
+            sleeps: self.sleeps,
+            cancelled: self.cancelled,
         }
+    }
+
+    /// Steps' latencies are sleeps on the clock (with
+    /// [`with_clock`](Self::with_clock)) instead of jumps of it, so
+    /// attempts that run side by side (a hedged call's copies) overlap in
+    /// virtual time as they would on a real clock. The async transport
+    /// only; latencies show in the clock's [`records`](MockClock::records).
+    #[must_use]
+    pub fn latency_sleeps(mut self) -> Self {
+        self.sleeps = true;
+        self
+    }
+
+    /// How many sends were dropped before they finished (cancelled).
+    pub fn cancelled(&self) -> usize {
+        self.cancelled.get()
     }
 
     /// Whether requests may be replayed (default [`Replay::Safe`]).
@@ -178,6 +202,15 @@ impl<'c, Req, Resp, const N: usize> ScriptedTransport<'c, Req, Resp, N> {
     }
 }
 
+/// Counts a send dropped before it finished: forgotten when it finishes.
+struct Unfinished<'a>(&'a Cell<usize>);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
 fn exhausted() -> MockError {
     MockError::new(FailureKind::Other)
 }
@@ -191,15 +224,22 @@ impl<Req, Resp, const N: usize> Transport for ScriptedTransport<'_, Req, Resp, N
         let Some(step) = self.take(request) else {
             return Err(exhausted());
         };
-        if let Some(clock) = self.clock {
-            clock.advance(step.latency);
+        let unfinished = Unfinished(&self.cancelled);
+        match self.clock {
+            Some(clock) if self.sleeps && !step.latency.is_zero() => {
+                crate::Clock::sleep(clock, step.latency).await;
+            }
+            Some(clock) => clock.advance(step.latency),
+            None => {}
         }
         YieldOnce::default().await;
-        match step.outcome {
+        let outcome = match step.outcome {
             Outcome::Ok(r) => Ok(r),
             Outcome::Err(e) => Err(e),
             Outcome::Hang => core::future::pending().await,
-        }
+        };
+        core::mem::forget(unfinished);
+        outcome
     }
 
     fn replay(&self, _request: &Req) -> Replay {
