@@ -74,8 +74,6 @@ use core::future::{Future, poll_fn};
 use core::task::Poll;
 use core::time::Duration;
 
-use core::cell::RefCell;
-
 use embassy_futures::select::{Either, select, select_array};
 use portable_atomic::AtomicBool;
 use rand_core::Rng;
@@ -244,7 +242,9 @@ where
 }
 
 /// What every copy of one hedged call shares. Copies run in one task and
-/// never hold a `RefCell` borrow across an await, so no borrow fails.
+/// never hold a lock across an await, so a lock is never contended: the
+/// `spin` mutex only keeps the call's future `Send` (a `RefCell` would
+/// not be `Sync`, and the copies share the race by reference).
 struct Race<'r, T: Transport, C, S, P, M: Middleware, A, R: ?Sized, const N: usize> {
     transport: &'r T,
     clock: &'r C,
@@ -252,8 +252,8 @@ struct Race<'r, T: Transport, C, S, P, M: Middleware, A, R: ?Sized, const N: usi
     hedge: &'r Hedge<N>,
     attempt: &'r A,
     request: &'r T::Request,
-    call: RefCell<Hedged<S, M>>,
-    rng: RefCell<&'r mut R>,
+    call: spin::Mutex<Hedged<S, M>>,
+    rng: spin::Mutex<&'r mut R>,
 }
 
 /// How one copy ended the call.
@@ -274,7 +274,7 @@ where
     R: Rng + ?Sized,
 {
     fn attempts(&self) -> u32 {
-        self.call.borrow().attempts()
+        self.call.lock().attempts()
     }
 
     /// Waits until at least `n` copies have started.
@@ -298,11 +298,11 @@ where
         if index > 0 {
             self.started(index).await;
             if self.attempts() == index {
-                let delay = self.call.borrow_mut().delay(
+                let delay = self.call.lock().delay(
                     self.policy,
                     self.hedge.delay,
                     index,
-                    &mut **self.rng.borrow_mut(),
+                    &mut **self.rng.lock(),
                 );
                 let timer = match delay {
                     None => false,
@@ -317,7 +317,7 @@ where
                     self.started(index + 1).await;
                 } else if self
                     .call
-                    .borrow_mut()
+                    .lock()
                     .admit(FailureKind::Timeout, self.clock.now())
                     .is_err()
                 {
@@ -328,7 +328,7 @@ where
         }
         let now = self.clock.now();
         let (timeout, started) = {
-            let call = self.call.borrow();
+            let call = self.call.lock();
             (call.timeout(self.policy, now), call.started())
         };
         let cx = AttemptContext::new(index + 1, now.saturating_duration_since(started));
@@ -341,9 +341,9 @@ where
             },
         };
         let now = self.clock.now();
-        // In a block, so the borrow and the error end before the await.
+        // In a block, so the lock and the error end before the await.
         {
-            let mut call = self.call.borrow_mut();
+            let mut call = self.call.lock();
             match result {
                 Ok(response) => return Ok((call.on_success(now), response)),
                 Err(error) if self.attempt.failed_late() => {
@@ -409,8 +409,8 @@ where
             hedge,
             attempt: &attempt,
             request: &request,
-            call: RefCell::new(call),
-            rng: RefCell::new(rng),
+            call: spin::Mutex::new(call),
+            rng: spin::Mutex::new(rng),
         };
         let hedges: [_; N] = core::array::from_fn(|i| race.copy(i as u32 + 1));
         let ending = match select(race.copy(0), select_array(hedges)).await {
