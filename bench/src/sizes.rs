@@ -77,6 +77,17 @@ pub fn measure() -> Vec<Size> {
     });
     drop(retry_with);
 
+    let hedge = tenace::Hedge::<1>::after(Duration::from_millis(50));
+    let hedge_with = tenace::hedge_with(
+        &transport, &clock, &policy, &hedge, &pipeline, &mut rng, "GET /",
+    );
+    sizes.push(Size {
+        name: "`tenace::hedge_with`, one extra copy, a retry budget as middleware",
+        bytes: size_of_val(&hedge_with),
+        budget: 912,
+    });
+    drop(hedge_with);
+
     let op = || async { Err::<u32, u32>(1) };
     let call = op
         .retry(backoff().full_jitter())

@@ -577,7 +577,9 @@ fn a_server_hint_starts_no_more_copies() {
 fn a_dropped_hedged_call_is_cancelled_once() {
     let log = Log::default();
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 2>::new([Step::hang(), Step::hang()]).with_clock(&clock);
+    let t = ScriptedTransport::<_, u8, 2>::new([Step::hang(), Step::hang()])
+        .with_clock(&clock)
+        .latency_sleeps();
     let pipeline = Pipeline::new().middleware(&log);
     let policy = policy();
     let hedge = Hedge::<1>::after(S);

@@ -123,10 +123,6 @@ pub struct ScriptedTransport<'c, Req, Resp, const N: usize> {
     seen: RefCell<Vec<Req, N>>,
     replay: Replay,
     clock: Option<&'c MockClock>,
-    /// Latencies are sleeps on the clock rather than jumps.
-    sleeps: bool,
-    /// Sends dropped before they finished.
-    cancelled: Cell<usize>,
 }
 
 impl<Req, Resp, const N: usize> ScriptedTransport<'static, Req, Resp, N> {
@@ -138,8 +134,6 @@ impl<Req, Resp, const N: usize> ScriptedTransport<'static, Req, Resp, N> {
             seen: RefCell::new(Vec::new()),
             replay: Replay::Safe,
             clock: None,
-            sleeps: false,
-            cancelled: Cell::new(0),
         }
     }
 }
@@ -153,25 +147,20 @@ impl<'c, Req, Resp, const N: usize> ScriptedTransport<'c, Req, Resp, N> {
             seen: self.seen,
             replay: self.replay,
             clock: Some(clock),
-            sleeps: self.sleeps,
-            cancelled: self.cancelled,
         }
     }
 
-    /// Steps' latencies are sleeps on the clock (with
-    /// [`with_clock`](Self::with_clock)) instead of jumps of it, so
-    /// attempts that run side by side (a hedged call's copies) overlap in
-    /// virtual time as they would on a real clock. The async transport
-    /// only; latencies show in the clock's [`records`](MockClock::records).
-    #[must_use]
-    pub fn latency_sleeps(mut self) -> Self {
-        self.sleeps = true;
-        self
-    }
-
-    /// How many sends were dropped before they finished (cancelled).
-    pub fn cancelled(&self) -> usize {
-        self.cancelled.get()
+    /// The same script, with steps' latencies slept on the clock (with
+    /// [`with_clock`](Self::with_clock)) instead of jumped, so attempts
+    /// that run side by side (a hedged call's copies) overlap in virtual
+    /// time as on a real clock; it also counts the sends dropped before
+    /// they finished. Latencies show in the clock's
+    /// [`records`](MockClock::records).
+    pub fn latency_sleeps(self) -> SleepingTransport<'c, Req, Resp, N> {
+        SleepingTransport {
+            inner: self,
+            cancelled: Cell::new(0),
+        }
     }
 
     /// Whether requests may be replayed (default [`Replay::Safe`]).
@@ -202,12 +191,79 @@ impl<'c, Req, Resp, const N: usize> ScriptedTransport<'c, Req, Resp, N> {
     }
 }
 
-/// Counts a send dropped before it finished: forgotten when it finishes.
+/// A [`ScriptedTransport`] whose latencies are sleeps on its clock; see
+/// [`ScriptedTransport::latency_sleeps`]. A type of its own so that the
+/// plain transport's future, which the engine's future sizes are measured
+/// with, does not carry a sleep.
+#[derive(Debug)]
+pub struct SleepingTransport<'c, Req, Resp, const N: usize> {
+    inner: ScriptedTransport<'c, Req, Resp, N>,
+    cancelled: Cell<usize>,
+}
+
+impl<Req, Resp, const N: usize> SleepingTransport<'_, Req, Resp, N> {
+    /// Whether requests may be replayed (default [`Replay::Safe`]).
+    #[must_use]
+    pub fn replay(mut self, replay: Replay) -> Self {
+        self.inner.replay = replay;
+        self
+    }
+
+    /// How many attempts were sent.
+    pub fn calls(&self) -> usize {
+        self.inner.calls()
+    }
+
+    /// The requests sent, in order (the first `N`).
+    pub fn requests(&self) -> Vec<Req, N>
+    where
+        Req: Clone,
+    {
+        self.inner.requests()
+    }
+
+    /// How many sends were dropped before they finished (cancelled).
+    pub fn cancelled(&self) -> usize {
+        self.cancelled.get()
+    }
+}
+
+/// Counts a send dropped before it finished; forgotten when it finishes.
 struct Unfinished<'a>(&'a Cell<usize>);
 
 impl Drop for Unfinished<'_> {
     fn drop(&mut self) {
         self.0.set(self.0.get() + 1);
+    }
+}
+
+impl<Req, Resp, const N: usize> Transport for SleepingTransport<'_, Req, Resp, N> {
+    type Request = Req;
+    type Response = Resp;
+    type Error = MockError;
+
+    async fn send(&self, request: Req) -> Result<Resp, MockError> {
+        let Some(step) = self.inner.take(request) else {
+            return Err(exhausted());
+        };
+        let unfinished = Unfinished(&self.cancelled);
+        if let Some(clock) = self.inner.clock
+            && !step.latency.is_zero()
+        {
+            crate::Clock::sleep(clock, step.latency).await;
+        }
+        YieldOnce::default().await;
+        let outcome = match step.outcome {
+            Outcome::Ok(r) => Ok(r),
+            Outcome::Err(e) => Err(e),
+            Outcome::Hang => core::future::pending().await,
+        };
+        core::mem::forget(unfinished);
+        outcome
+    }
+
+    fn replay(&self, _request: &Req) -> Replay {
+        self.inner.replay
     }
 }
 
@@ -224,22 +280,15 @@ impl<Req, Resp, const N: usize> Transport for ScriptedTransport<'_, Req, Resp, N
         let Some(step) = self.take(request) else {
             return Err(exhausted());
         };
-        let unfinished = Unfinished(&self.cancelled);
-        match self.clock {
-            Some(clock) if self.sleeps && !step.latency.is_zero() => {
-                crate::Clock::sleep(clock, step.latency).await;
-            }
-            Some(clock) => clock.advance(step.latency),
-            None => {}
+        if let Some(clock) = self.clock {
+            clock.advance(step.latency);
         }
         YieldOnce::default().await;
-        let outcome = match step.outcome {
+        match step.outcome {
             Outcome::Ok(r) => Ok(r),
             Outcome::Err(e) => Err(e),
             Outcome::Hang => core::future::pending().await,
-        };
-        core::mem::forget(unfinished);
-        outcome
+        }
     }
 
     fn replay(&self, _request: &Req) -> Replay {
