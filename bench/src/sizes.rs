@@ -136,6 +136,17 @@ pub fn measure() -> Vec<Size> {
         budget: 2736,
     });
     drop(embedded_send);
+    let mut extra = [0u8; 256];
+    let embedded_hedged = client
+        .get("/x")
+        .hedge(tenace::Hedge::<1>::after(Duration::from_millis(50)))
+        .send_hedged(&mut buffer, [&mut extra]);
+    sizes.push(Size {
+        name: "`tenace_embedded::Client` `send_hedged`, one extra copy",
+        bytes: size_of_val(&embedded_hedged),
+        budget: 5776,
+    });
+    drop(embedded_hedged);
     sizes
 }
 
