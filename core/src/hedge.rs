@@ -41,7 +41,8 @@
 //!   copies in flight go on.
 //! - The policy's `max_retries` and backoff do not apply: the number of
 //!   copies is the hedge's, and the strategy serves only as
-//!   [`HedgeDelay::Strategy`].
+//!   [`HedgeDelay::Strategy`]. A success's [`Retried::attempts`] counts the
+//!   copies started, and its `slept` is zero.
 //!
 //! # Compared with Polly and gRPC
 //!

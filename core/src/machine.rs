@@ -1211,6 +1211,49 @@ mod tests {
     }
 
     #[test]
+    fn a_hedged_call_admits_copies_until_a_refusal_closes_it() {
+        use crate::hedge::HedgeDelay;
+        let policy = Policy::new(FixedDelay::new(S)).deadline(S * 10);
+        let log = Log::default();
+        let mut rng = SeededRng::new(1);
+        let mut h = Hedged::start(&policy, Replay::Safe, &log, at(0), 3).unwrap();
+        assert_eq!(h.delay(&policy, HedgeDelay::Strategy, 1, &mut rng), Some(S));
+        assert_eq!(h.timeout(&policy, at(4)), Some(S * 6));
+        assert_eq!(h.admit(FailureKind::Timeout, at(1)), Ok(()));
+        assert_eq!(h.admit(FailureKind::Timeout, at(2)), Ok(()));
+        // Three copies started: the fourth is refused, and so is any later.
+        assert_eq!(
+            h.admit(FailureKind::Timeout, at(3)),
+            Err(StopReason::Exhausted)
+        );
+        let io = crate::testing::MockError::new(FailureKind::Io);
+        assert_eq!(h.on_error(&policy, &io, at(4)), None);
+        assert_eq!(h.on_error(&policy, &io, at(5)), None);
+        assert_eq!(h.on_error(&policy, &io, at(6)), Some(StopReason::Exhausted));
+        drop(h);
+        assert_eq!(
+            log.0.borrow().as_slice(),
+            [
+                "before 0",
+                "retry 1 0ns",
+                "retry 2 0ns",
+                "attempt Failure(Io) 4",
+                "attempt Failure(Io) 5",
+                "attempt Failure(Io) 6",
+                "after Failed(Exhausted, Some(Io)) 3 6",
+            ]
+        );
+        // An unsafe request has no timer, and past the deadline no copy
+        // starts.
+        let mut h = Hedged::start(&policy, Replay::Unsafe, (), at(0), 3).unwrap();
+        assert_eq!(h.delay(&policy, HedgeDelay::Fixed(S), 1, &mut rng), None);
+        assert_eq!(
+            h.admit(FailureKind::Connect, at(10)),
+            Err(StopReason::Deadline)
+        );
+    }
+
+    #[test]
     fn call_ids_differ() {
         let policy = Policy::new(FixedDelay::new(S));
         let a = RetryMachine::start(&policy, Replay::Safe, (), at(0)).unwrap();
