@@ -628,3 +628,57 @@ fn each_extra_copy_adds_one_slot_to_the_future() {
     assert!(slot > 0 && zero > plain);
     assert_eq!(three, zero + 3 * slot);
 }
+
+#[test]
+fn interceptors_run_per_copy_once_per_call_and_on_the_winner() {
+    use tenace::{FinalOnly, PerCall, map_request, map_response};
+    let seen = RefCell::new(Vec::new());
+    let clock = MockClock::new();
+    let t = ScriptedTransport::<_, u8, 2>::new([Step::ok(1).after(S * 5), Step::ok(2).after(S)])
+        .with_clock(&clock)
+        .latency_sleeps();
+    let pipeline = Pipeline::new()
+        .request((
+            PerCall(map_request(|r: &mut String, _: &tenace::AttemptContext| {
+                seen.borrow_mut().push(format!("once {r}"));
+                r.push('!');
+                Ok::<(), MockError>(())
+            })),
+            map_request(|r: &mut String, cx: &tenace::AttemptContext| {
+                seen.borrow_mut().push(format!(
+                    "copy {} {r} at {}",
+                    cx.attempt,
+                    cx.elapsed.as_millis()
+                ));
+                Ok(())
+            }),
+        ))
+        .response(FinalOnly(map_response(
+            |v: u8, cx: &tenace::AttemptContext| {
+                seen.borrow_mut()
+                    .push(format!("final {v} from copy {}", cx.attempt));
+                Ok::<u8, MockError>(v)
+            },
+        )));
+    let answer = block_on(tenace::hedge_with(
+        &t,
+        &clock,
+        &policy(),
+        &Hedge::<1>::after(S),
+        &pipeline,
+        &mut SeededRng::new(1),
+        String::from("GET"),
+    ))
+    .unwrap();
+    assert_eq!((answer.value, answer.attempts), (2, 2));
+    assert_eq!(
+        seen.borrow().as_slice(),
+        [
+            "once GET",
+            "copy 1 GET! at 0",
+            "copy 2 GET! at 1000",
+            "final 2 from copy 2"
+        ]
+    );
+    assert_eq!(t.requests().as_slice(), ["GET!", "GET!"]);
+}
