@@ -29,6 +29,7 @@ VARIANTS = [
     ("tenace", "tenace"),
     ("backon", "backon (EmbassySleeper)"),
     ("tenace_fixed", "tenace, fixed delay (no exp/jitter)"),
+    ("tenace_hedge", "tenace, hedged (1 extra copy)"),
 ]
 
 # Soft-float routines, AEABI and libgcc names.

@@ -77,6 +77,17 @@ pub fn measure() -> Vec<Size> {
     });
     drop(retry_with);
 
+    let hedge = tenace::Hedge::<1>::after(Duration::from_millis(50));
+    let hedge_with = tenace::hedge_with(
+        &transport, &clock, &policy, &hedge, &pipeline, &mut rng, "GET /",
+    );
+    sizes.push(Size {
+        name: "`tenace::hedge_with`, one extra copy, a retry budget as middleware",
+        bytes: size_of_val(&hedge_with),
+        budget: 912,
+    });
+    drop(hedge_with);
+
     let op = || async { Err::<u32, u32>(1) };
     let call = op
         .retry(backoff().full_jitter())
@@ -125,6 +136,17 @@ pub fn measure() -> Vec<Size> {
         budget: 2736,
     });
     drop(embedded_send);
+    let mut extra = [0u8; 256];
+    let embedded_hedged = client
+        .get("/x")
+        .hedge(tenace::Hedge::<1>::after(Duration::from_millis(50)))
+        .send_hedged(&mut buffer, [&mut extra]);
+    sizes.push(Size {
+        name: "`tenace_embedded::Client` `send_hedged`, one extra copy",
+        bytes: size_of_val(&embedded_hedged),
+        budget: 5776,
+    });
+    drop(embedded_hedged);
     sizes
 }
 

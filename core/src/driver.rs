@@ -250,11 +250,11 @@ static BEFORE_THE_CALL: AttemptContext = AttemptContext::new(1, Duration::ZERO);
 
 /// [`retry_with`]'s attempt: request interceptors, the transport, response
 /// interceptors.
-struct Intercepted<'p, I, O> {
-    request: &'p I,
-    response: &'p O,
+pub(crate) struct Intercepted<'p, I, O> {
+    pub(crate) request: &'p I,
+    pub(crate) response: &'p O,
     /// Set when a final-only response interceptor refused the response.
-    late: AtomicBool,
+    pub(crate) late: AtomicBool,
 }
 
 impl<T, I, O> Attempt<T> for Intercepted<'_, I, O>

@@ -18,6 +18,7 @@ pub mod budget;
 mod driver;
 mod error;
 pub mod func;
+pub mod hedge;
 pub mod http;
 mod interceptor;
 mod machine;
@@ -38,6 +39,7 @@ pub use budget::RetryBudget;
 pub use driver::{Pipeline, retry, retry_blocking, retry_with};
 pub use error::{ConfigError, ConfigProblem, FailureKind, RetryError, StopReason, TransportError};
 pub use func::{BlockingRetryable, Retry, Retryable};
+pub use hedge::{Hedge, HedgeDelay, hedge, hedge_with};
 pub use interceptor::{
     AttemptContext, FinalOnly, MapRequest, MapResponse, PerCall, RequestInterceptor,
     ResponseInterceptor, map_request, map_response,

@@ -538,6 +538,207 @@ impl<S, M: Middleware> Drop for Call<S, M> {
     }
 }
 
+/// A hedged call's decisions: [`Call`] with the count of copies in flight
+/// and whether more may start. The hedging driver
+/// ([`hedge_with`](crate::hedge_with)) only runs copies and timers; every
+/// rule (which copy may start, what a failure means, when the call ends)
+/// is here.
+pub(crate) struct Hedged<S, M: Middleware> {
+    call: Call<S, M>,
+    /// The most copies the call may start, the first included.
+    copies: u32,
+    /// Copies started and not yet ended.
+    in_flight: u32,
+    /// Why no further copy may start, once that is known.
+    closed: Option<StopReason>,
+}
+
+impl<S, M> Hedged<S, M>
+where
+    S: RetryStrategy + Clone,
+    M: Middleware,
+{
+    /// Starts the call and its first copy at `now`, if the middleware admits
+    /// the call: the middleware hears one `before_call` for all the copies.
+    pub(crate) fn start<P>(
+        policy: &Policy<S, P>,
+        replay: Replay,
+        middleware: M,
+        now: Instant,
+        copies: u32,
+    ) -> Result<Self, StopReason> {
+        let mut call = Call::start(policy, replay, middleware, now)?;
+        call.begin_attempt(policy, now)?;
+        Ok(Self {
+            call,
+            copies: copies.max(1),
+            in_flight: 1,
+            closed: None,
+        })
+    }
+
+    /// Copies started so far (admitted, whether or not they ended).
+    pub(crate) const fn attempts(&self) -> u32 {
+        self.call.state.attempts
+    }
+
+    /// When the call started.
+    pub(crate) const fn started(&self) -> Instant {
+        self.call.state.started
+    }
+
+    /// How long after copy `n` (1-based) starts the next copy starts if
+    /// nothing else starts it: `None` when only a failure starts it (the
+    /// request is not replay-safe, or `delay` is
+    /// [`OnFailure`](crate::HedgeDelay::OnFailure)).
+    pub(crate) fn delay<P, R: Rng + ?Sized>(
+        &mut self,
+        policy: &Policy<S, P>,
+        delay: crate::hedge::HedgeDelay,
+        n: u32,
+        rng: &mut R,
+    ) -> Option<Duration> {
+        use crate::hedge::HedgeDelay;
+        if !self.call.state.replay.is_safe() {
+            return None;
+        }
+        match delay {
+            HedgeDelay::Fixed(d) => Some(d),
+            HedgeDelay::Strategy => Some(
+                self.call
+                    .strategy
+                    .get_or_insert_with(|| policy.strategy().clone())
+                    .delay(n, rng),
+            ),
+            HedgeDelay::OnFailure => None,
+        }
+    }
+
+    /// The time a copy starting at `now` may take: the per-attempt timeout,
+    /// cut to what is left before the deadline.
+    pub(crate) fn timeout<P>(&self, policy: &Policy<S, P>, now: Instant) -> Option<Duration> {
+        let limit = policy.limits().attempt_timeout;
+        match self.call.state.deadline() {
+            None => limit,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(now);
+                Some(limit.map_or(left, |t| t.min(left)))
+            }
+        }
+    }
+
+    /// Asks to start one more copy at `now`, after the last one failed with
+    /// `kind` or, for a copy the hedge delay starts, took too long
+    /// ([`FailureKind::Timeout`]). Refused when every copy was used
+    /// ([`Exhausted`](StopReason::Exhausted)), at or past the deadline
+    /// ([`Deadline`](StopReason::Deadline)), or when the middleware vetoes
+    /// it as it would a retry ([`Budget`](StopReason::Budget)); a refusal
+    /// closes the call to new copies, and copies in flight go on.
+    pub(crate) fn admit(&mut self, kind: FailureKind, now: Instant) -> Result<(), StopReason> {
+        if let Some(reason) = self.closed {
+            return Err(reason);
+        }
+        let state = &self.call.state;
+        let refusal = if state.attempts >= self.copies {
+            Some(StopReason::Exhausted)
+        } else if state.has_deadline && now >= state.deadline {
+            Some(StopReason::Deadline)
+        } else {
+            let event = RetryEvent {
+                call: state.call,
+                attempt: state.attempts,
+                kind,
+                delay: Duration::ZERO,
+                elapsed: now.saturating_duration_since(state.started),
+            };
+            if self.call.middleware.allow_retry(&event) {
+                self.call.middleware.on_retry(&event);
+                None
+            } else {
+                Some(StopReason::Budget)
+            }
+        };
+        if let Some(reason) = refusal {
+            self.closed = Some(reason);
+            return Err(reason);
+        }
+        debug!(
+            "tenace: hedging, copy {} starts",
+            self.call.state.attempts + 1
+        );
+        self.call.state.attempts += 1;
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// A copy answered: the call is over and the copies still in flight are
+    /// to be dropped.
+    pub(crate) fn on_success(&mut self, now: Instant) -> Retried<()> {
+        self.in_flight -= 1;
+        self.call.on_success(now)
+    }
+
+    /// A copy's final-only response interceptor refused its response: the
+    /// call ends with [`StopReason::NotRetryable`].
+    pub(crate) fn refuse(&mut self, kind: FailureKind, now: Instant) -> StopReason {
+        self.in_flight -= 1;
+        self.call.refuse(kind, now)
+    }
+
+    /// A copy failed with `error` at `now`. `Some(reason)`: the call is over
+    /// (the predicate refused the error, or no copy is left in flight and
+    /// none may start). `None`: the call goes on; when the failure allows
+    /// it, the next copy has been admitted to start at once.
+    ///
+    /// A failure the predicate refuses ends the call, as a fatal status
+    /// does in gRPC hedging. A failure that may have reached the server,
+    /// for a request that is not replay-safe, starts no copy
+    /// ([`NotIdempotent`](StopReason::NotIdempotent)), nor does a server
+    /// delay hint (when honoured): the server asked for time, so no more
+    /// load is added ([`ServerWait`](StopReason::ServerWait)).
+    pub(crate) fn on_error<P, E>(
+        &mut self,
+        policy: &Policy<S, P>,
+        error: &E,
+        now: Instant,
+    ) -> Option<StopReason>
+    where
+        E: TransportError,
+        P: RetryOn<E>,
+    {
+        self.in_flight -= 1;
+        let failure = Failure::classify(error, policy.predicate());
+        let kind = failure.kind;
+        self.call.state.last_kind = Some(kind);
+        self.call
+            .middleware
+            .after_attempt(AttemptOutcome::Failure(kind), now);
+        if !failure.retryable {
+            return Some(self.call.stop(StopReason::NotRetryable, now));
+        }
+        let limits = policy.limits();
+        if kind.may_have_reached_server() && !self.call.state.replay.is_safe() {
+            self.closed.get_or_insert(StopReason::NotIdempotent);
+        } else if let (true, Some(hint)) = (limits.honor_retry_after, failure.retry_after) {
+            let wait = if hint == UNKNOWN_WAIT {
+                limits.retry_after_cap
+            } else {
+                hint
+            };
+            self.closed.get_or_insert(StopReason::ServerWait(wait));
+        } else {
+            // A refusal is kept in `closed` and ends the call below once
+            // nothing is in flight.
+            let _ = self.admit(kind, now);
+        }
+        if self.in_flight == 0 {
+            let reason = self.closed.unwrap_or(StopReason::Exhausted);
+            return Some(self.call.stop(reason, now));
+        }
+        None
+    }
+}
+
 /// What [`RetryMachine`] tracks besides the policy, the strategy and the
 /// middleware.
 #[derive(Debug, Clone, Copy)]
@@ -1007,6 +1208,49 @@ mod tests {
         let refused = RetryMachine::start(&policy, Replay::Safe, Closed(&log), at(0));
         assert_eq!(refused.err(), Some(StopReason::CircuitOpen));
         assert!(log.0.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_hedged_call_admits_copies_until_a_refusal_closes_it() {
+        use crate::hedge::HedgeDelay;
+        let policy = Policy::new(FixedDelay::new(S)).deadline(S * 10);
+        let log = Log::default();
+        let mut rng = SeededRng::new(1);
+        let mut h = Hedged::start(&policy, Replay::Safe, &log, at(0), 3).unwrap();
+        assert_eq!(h.delay(&policy, HedgeDelay::Strategy, 1, &mut rng), Some(S));
+        assert_eq!(h.timeout(&policy, at(4)), Some(S * 6));
+        assert_eq!(h.admit(FailureKind::Timeout, at(1)), Ok(()));
+        assert_eq!(h.admit(FailureKind::Timeout, at(2)), Ok(()));
+        // Three copies started: the fourth is refused, and so is any later.
+        assert_eq!(
+            h.admit(FailureKind::Timeout, at(3)),
+            Err(StopReason::Exhausted)
+        );
+        let io = crate::testing::MockError::new(FailureKind::Io);
+        assert_eq!(h.on_error(&policy, &io, at(4)), None);
+        assert_eq!(h.on_error(&policy, &io, at(5)), None);
+        assert_eq!(h.on_error(&policy, &io, at(6)), Some(StopReason::Exhausted));
+        drop(h);
+        assert_eq!(
+            log.0.borrow().as_slice(),
+            [
+                "before 0",
+                "retry 1 0ns",
+                "retry 2 0ns",
+                "attempt Failure(Io) 4",
+                "attempt Failure(Io) 5",
+                "attempt Failure(Io) 6",
+                "after Failed(Exhausted, Some(Io)) 3 6",
+            ]
+        );
+        // An unsafe request has no timer, and past the deadline no copy
+        // starts.
+        let mut h = Hedged::start(&policy, Replay::Unsafe, (), at(0), 3).unwrap();
+        assert_eq!(h.delay(&policy, HedgeDelay::Fixed(S), 1, &mut rng), None);
+        assert_eq!(
+            h.admit(FailureKind::Connect, at(10)),
+            Err(StopReason::Deadline)
+        );
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub struct Client<
     pub(crate) hooks: Hooks<'a, HOOKS>,
     pub(crate) error_for_status: bool,
     pub(crate) seeds: CallSeeds,
+    pub(crate) hedge: Option<crate::hedged::HedgeSetting>,
 }
 
 impl<N: fmt::Debug, S: fmt::Debug, const URL: usize, const HEADERS: usize, const HOOKS: usize>
@@ -135,6 +136,7 @@ impl<'a, N, S: Clone, const URL: usize, const HEADERS: usize, const HOOKS: usize
             path,
             self.policy.clone(),
             self.error_for_status,
+            self.hedge,
         )
     }
 

@@ -64,6 +64,7 @@ impl<'a, N, const URL: usize, const HEADERS: usize, const HOOKS: usize>
                 hooks: Hooks::new(),
                 error_for_status: false,
                 seeds: CallSeeds::new(seed.into_seed()),
+                hedge: None,
             },
             error: None,
         }
@@ -75,6 +76,21 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
 {
     fn fail(mut self, e: RequestError) -> Self {
         self.error.get_or_insert(e);
+        self
+    }
+
+    /// Hedges the calls sent with
+    /// [`send_hedged`](crate::RequestBuilder::send_hedged): after the
+    /// hedge's delay without an answer, or at once after a failure the
+    /// predicate retries, another copy of a replay-safe request starts, up
+    /// to `hedge.extra()` extra copies (and one fewer than the buffers
+    /// given); the first answer wins and the others are cancelled. See
+    /// [`tenace::hedge`](mod@tenace::hedge) for the rules. A call sent with
+    /// [`send`](crate::RequestBuilder::send), which has one buffer, is
+    /// never hedged.
+    #[must_use]
+    pub fn hedge<const H: usize>(mut self, hedge: tenace::Hedge<H>) -> Self {
+        self.client.hedge = Some(crate::hedged::HedgeSetting::of(hedge));
         self
     }
 
@@ -132,6 +148,7 @@ impl<'a, N, S, const URL: usize, const HEADERS: usize, const HOOKS: usize>
                 hooks: client.hooks,
                 error_for_status: client.error_for_status,
                 seeds: client.seeds,
+                hedge: client.hedge,
             },
             error,
         }

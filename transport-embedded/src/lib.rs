@@ -14,6 +14,7 @@ mod client;
 mod client_builder;
 mod error;
 mod head;
+mod hedged;
 mod hooks;
 mod link;
 mod request;

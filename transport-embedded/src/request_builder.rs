@@ -6,12 +6,13 @@ use core::time::Duration;
 
 use embassy_futures::select::{Either, select};
 use tenace::{
-    AttemptContext, Clock, Decision, Policy, RetryError, RetryMachine, RetryOn, RetryStrategy,
-    StopReason, TransportError,
+    AttemptContext, Clock, Decision, Hedge, Pipeline, Policy, RetryError, RetryMachine, RetryOn,
+    RetryStrategy, StopReason, TransportError,
 };
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::hedged::{Copies, EachRequest, HedgeSetting, Responses};
 use crate::request::{Header, Method, Request};
 use crate::response::Response;
 use crate::retry_rule::RetryRule;
@@ -34,6 +35,7 @@ pub struct RequestBuilder<'c, 'r, K, S> {
     retry_safe: Option<bool>,
     error_for_status: bool,
     policy: Policy<S, RetryRule<'c>>,
+    hedge: Option<HedgeSetting>,
 }
 
 impl<K, S: fmt::Debug> fmt::Debug for RequestBuilder<'_, '_, K, S> {
@@ -46,6 +48,7 @@ impl<K, S: fmt::Debug> fmt::Debug for RequestBuilder<'_, '_, K, S> {
             .field("retry_safe", &self.retry_safe)
             .field("error_for_status", &self.error_for_status)
             .field("policy", &self.policy)
+            .field("hedge", &self.hedge)
             .finish_non_exhaustive()
     }
 }
@@ -58,6 +61,7 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
         path: &'r str,
         policy: Policy<S, RetryRule<'c>>,
         error_for_status: bool,
+        hedge: Option<HedgeSetting>,
     ) -> Self {
         Self {
             client,
@@ -68,6 +72,7 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
             retry_safe: None,
             error_for_status,
             policy,
+            hedge,
         }
     }
 
@@ -127,6 +132,7 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
             retry_safe: self.retry_safe,
             error_for_status: self.error_for_status,
             policy: self.policy.with_strategy(strategy),
+            hedge: self.hedge,
         }
     }
 
@@ -141,6 +147,16 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
     #[must_use]
     pub fn timeout(mut self, d: Duration) -> Self {
         self.policy = self.policy.attempt_timeout(d);
+        self
+    }
+
+    /// Hedges this request when sent with
+    /// [`send_hedged`](Self::send_hedged), whatever the client's setting
+    /// (see [`ClientBuilder::hedge`](crate::ClientBuilder::hedge));
+    /// `Hedge::<0>` turns hedging off for it.
+    #[must_use]
+    pub fn hedge<const H: usize>(mut self, hedge: Hedge<H>) -> Self {
+        self.hedge = Some(HedgeSetting::of(hedge));
         self
     }
 
@@ -296,6 +312,76 @@ where
             let end = head.body_start.saturating_add(head.body_len);
             let body = buffer.get(head.body_start..end).unwrap_or_default();
             Ok(Response::new(head, body).after(retried.attempts, retried.slept))
+        }
+    }
+
+    /// Sends the request hedged per the client's or this request's
+    /// [`hedge`](Self::hedge): copy 1 reads its response into `buffer`,
+    /// each extra copy into one of `extra`, so at most `E` extra copies run
+    /// (fewer if the hedge says so). The response's body is a slice of the
+    /// buffer of the copy that won; `attempts()` counts the copies started.
+    /// Without a hedge, or for a request that is not replay-safe, it is one
+    /// copy at a time, in `buffer` first. The rules are
+    /// [`tenace::hedge`](mod@tenace::hedge)'s.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    #[allow(clippy::manual_async_fn)]
+    pub fn send_hedged<'b, const E: usize>(
+        self,
+        buffer: &'b mut [u8],
+        extra: [&'b mut [u8]; E],
+    ) -> impl Future<Output = Result<Response<'b>, RetryError<Error>>> {
+        async move {
+            let client = self.client;
+            let url = match join_url::<URL>(client.base_url, self.path) {
+                Ok(url) => url,
+                Err(e) => {
+                    return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
+                }
+            };
+            let mut request = Request {
+                method: self.method,
+                url: &url,
+                default_headers: &client.default_headers,
+                headers: self.headers,
+                body: self.body,
+                retry_safe: self.retry_safe,
+                error_for_status: self.error_for_status,
+            };
+            let hooks = &client.hooks;
+            if let Err(e) = hooks
+                .request
+                .run_once(&mut request, &AttemptContext::new(1, Duration::ZERO))
+            {
+                return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e)));
+            }
+            let (delay, wanted) = self
+                .hedge
+                .map_or((tenace::HedgeDelay::OnFailure, 0), |h| (h.delay, h.extra));
+            let hedge = Hedge::<E>::new(delay).max_extra(wanted);
+            let transport = Copies::new(&client.network, buffer, extra);
+            let pipeline = Pipeline::new()
+                .request(EachRequest(&hooks.request))
+                .response(Responses(&hooks.response))
+                .middleware(&hooks.middleware);
+            let mut rng = client.seeds.next_call();
+            let result = tenace::hedge_with(
+                &transport,
+                client.network.clock(),
+                &self.policy,
+                &hedge,
+                &pipeline,
+                &mut rng,
+                request,
+            )
+            .await;
+            let done = result?;
+            let (head, slot) = done.value;
+            let buffer: &'b [u8] = transport.take(slot).unwrap_or_default();
+            let end = head.body_start.saturating_add(head.body_len);
+            let body = buffer.get(head.body_start..end).unwrap_or_default();
+            Ok(Response::new(head, body).after(done.attempts, done.slept))
         }
     }
 }

@@ -25,7 +25,7 @@ mod wall_clock;
 pub use budget::{
     DEFAULT_RETRY_BUDGET_MAX_HOSTS, DEFAULT_RETRY_BUDGET_RATIO, DEFAULT_RETRY_BUDGET_TOKENS,
 };
-pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder};
+pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, MAX_HEDGES, RequestBuilder};
 pub use error::{BoxError, CallError, Error};
 pub use request::{RedactedUrl, Request};
 pub use request_body::{Body, DEFAULT_REPLAY_BUFFER_LIMIT};

@@ -33,7 +33,9 @@ pub struct SleepRecord {
 /// the sleep's end, as tokio's paused clock auto-advances. So a per-attempt
 /// timeout raced against an attempt that is still making progress (yielding
 /// and waking itself) does not fire early, and one raced against a hanging
-/// attempt does.
+/// attempt does. When several sleeps wait side by side (a hedged call's
+/// copies and timers), the jump goes to the earliest end among them, so
+/// they end in the order of their ends, as on a real clock.
 ///
 /// ```
 /// # use core::time::Duration;
@@ -49,6 +51,9 @@ pub struct MockClock {
     now: Cell<u64>,
     records: RefCell<Vec<SleepRecord, RECORDS>>,
     dropped: Cell<usize>,
+    /// The earliest end of the sleeps polled while time stood at `.0`
+    /// (nanoseconds): `(time, end)`.
+    earliest: Cell<(u64, u64)>,
 }
 
 impl MockClock {
@@ -62,6 +67,7 @@ impl MockClock {
             now: Cell::new(0),
             records: RefCell::new(Vec::new()),
             dropped: Cell::new(0),
+            earliest: Cell::new((0, u64::MAX)),
         }
     }
 
@@ -111,6 +117,19 @@ impl MockClock {
         }
     }
 
+    /// Notes a pending sleep ending at `end` while time is `now`; returns
+    /// the earliest end noted at this time.
+    fn note_end(&self, now: Instant, end: Instant) -> Instant {
+        let (at, earliest) = self.earliest.get();
+        let earliest = if at == now.as_nanos() {
+            earliest.min(end.as_nanos())
+        } else {
+            end.as_nanos()
+        };
+        self.earliest.set((now.as_nanos(), earliest));
+        Instant::from_nanos(earliest)
+    }
+
     fn record_and_advance(&self, duration: Duration) {
         self.record(self.now(), duration);
         self.advance(duration);
@@ -144,6 +163,14 @@ impl Future for MockSleep<'_> {
             this.last_seen = now;
         }
         this.idle_polls += 1;
+        let earliest = this.clock.note_end(now, end);
+        if this.idle_polls > MockClock::PATIENCE && earliest < end {
+            // Idle, but another sleep ends first: jump to its end, and
+            // wait on.
+            this.clock.advance(earliest.saturating_duration_since(now));
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         if this.idle_polls > MockClock::PATIENCE {
             // Idle: jump to our end.
             this.clock.record(start, this.duration);

@@ -9,7 +9,7 @@ mod clock;
 mod transport;
 
 pub use clock::{MockClock, SleepRecord};
-pub use transport::{MockError, ScriptedTransport, Step};
+pub use transport::{MockError, ScriptedTransport, SleepingTransport, Step};
 
 /// A future that returns `Pending` once (waking itself) and then `Ready`:
 /// gives every mock operation a real await point, so cancellation tests can

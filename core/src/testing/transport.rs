@@ -150,6 +150,19 @@ impl<'c, Req, Resp, const N: usize> ScriptedTransport<'c, Req, Resp, N> {
         }
     }
 
+    /// The same script, with steps' latencies slept on the clock (with
+    /// [`with_clock`](Self::with_clock)) instead of jumped, so attempts
+    /// that run side by side (a hedged call's copies) overlap in virtual
+    /// time as on a real clock; it also counts the sends dropped before
+    /// they finished. Latencies show in the clock's
+    /// [`records`](MockClock::records).
+    pub fn latency_sleeps(self) -> SleepingTransport<'c, Req, Resp, N> {
+        SleepingTransport {
+            inner: self,
+            cancelled: Cell::new(0),
+        }
+    }
+
     /// Whether requests may be replayed (default [`Replay::Safe`]).
     #[must_use]
     pub fn replay(mut self, replay: Replay) -> Self {
@@ -175,6 +188,82 @@ impl<'c, Req, Resp, const N: usize> ScriptedTransport<'c, Req, Resp, N> {
         self.next.set(i + 1);
         let _ = self.seen.borrow_mut().push(request);
         self.script.borrow_mut().get_mut(i).and_then(Option::take)
+    }
+}
+
+/// A [`ScriptedTransport`] whose latencies are sleeps on its clock; see
+/// [`ScriptedTransport::latency_sleeps`]. A type of its own so that the
+/// plain transport's future, which the engine's future sizes are measured
+/// with, does not carry a sleep.
+#[derive(Debug)]
+pub struct SleepingTransport<'c, Req, Resp, const N: usize> {
+    inner: ScriptedTransport<'c, Req, Resp, N>,
+    cancelled: Cell<usize>,
+}
+
+impl<Req, Resp, const N: usize> SleepingTransport<'_, Req, Resp, N> {
+    /// Whether requests may be replayed (default [`Replay::Safe`]).
+    #[must_use]
+    pub fn replay(mut self, replay: Replay) -> Self {
+        self.inner.replay = replay;
+        self
+    }
+
+    /// How many attempts were sent.
+    pub fn calls(&self) -> usize {
+        self.inner.calls()
+    }
+
+    /// The requests sent, in order (the first `N`).
+    pub fn requests(&self) -> Vec<Req, N>
+    where
+        Req: Clone,
+    {
+        self.inner.requests()
+    }
+
+    /// How many sends were dropped before they finished (cancelled).
+    pub fn cancelled(&self) -> usize {
+        self.cancelled.get()
+    }
+}
+
+/// Counts a send dropped before it finished; forgotten when it finishes.
+struct Unfinished<'a>(&'a Cell<usize>);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+impl<Req, Resp, const N: usize> Transport for SleepingTransport<'_, Req, Resp, N> {
+    type Request = Req;
+    type Response = Resp;
+    type Error = MockError;
+
+    async fn send(&self, request: Req) -> Result<Resp, MockError> {
+        let Some(step) = self.inner.take(request) else {
+            return Err(exhausted());
+        };
+        let unfinished = Unfinished(&self.cancelled);
+        if let Some(clock) = self.inner.clock
+            && !step.latency.is_zero()
+        {
+            crate::Clock::sleep(clock, step.latency).await;
+        }
+        YieldOnce::default().await;
+        let outcome = match step.outcome {
+            Outcome::Ok(r) => Ok(r),
+            Outcome::Err(e) => Err(e),
+            Outcome::Hang => core::future::pending().await,
+        };
+        core::mem::forget(unfinished);
+        outcome
+    }
+
+    fn replay(&self, _request: &Req) -> Replay {
+        self.inner.replay
     }
 }
 

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Uri};
 use tenace::{
-    AttemptContext, Limits, Middleware, RetryBudget, RetryEvent, RetryOn, RetryStrategy, TokioClock,
+    AttemptContext, Hedge, Limits, Middleware, RetryBudget, RetryEvent, RetryOn, RetryStrategy,
+    TokioClock,
 };
 
 use super::middleware::SharedMiddleware;
 use super::request_builder::header_pair;
 use super::url::RedactedBase;
-use super::{Client, Inner};
+use super::{Client, ClientHedge, Inner, client_hedge};
 use crate::budget::BudgetSetting;
 use crate::error::{Error, UrlError};
 use crate::interceptor::{
@@ -46,6 +47,7 @@ use crate::wall_clock::WallClock;
 /// | [`retry_budget`](Self::retry_budget) | one per host, shared by clones: 10 tokens, 1/10 back per success |
 /// | [`retry_budget_max_hosts`](Self::retry_budget_max_hosts) | 256 hosts |
 /// | [`http2_prior_knowledge`](Self::http2_prior_knowledge) | off: HTTP/2 where TLS's ALPN picks it, else HTTP/1.1 |
+/// | [`hedge`](Self::hedge) | off |
 pub struct ClientBuilder {
     transport: TransportBuilder,
     base_url: Option<String>,
@@ -59,6 +61,7 @@ pub struct ClientBuilder {
     response_hooks: ResponseHookList,
     middleware: Vec<SharedMiddleware>,
     budget: BudgetSetting,
+    hedge: Option<ClientHedge>,
     seed: Option<u64>,
     error: Option<Error>,
 }
@@ -77,6 +80,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry_transient_statuses", &self.transient)
             .field("error_for_status", &self.error_for_status)
             .field("retry_budget", &self.budget)
+            .field("hedge", &self.hedge)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +100,7 @@ impl Default for ClientBuilder {
             response_hooks: ResponseHookList::default(),
             middleware: Vec::new(),
             budget: BudgetSetting::default(),
+            hedge: None,
             seed: None,
             error: None,
         }
@@ -548,6 +553,34 @@ impl ClientBuilder {
         self
     }
 
+    /// Hedges every call: after the hedge's delay without an answer, or at
+    /// once after a failure the predicate retries, up to `hedge.extra()`
+    /// more copies of the request run side by side (at most
+    /// [`MAX_HEDGES`](crate::MAX_HEDGES); more are capped), and the
+    /// first answer wins; the others are cancelled. A request that is not
+    /// replay-safe (a `POST` without an `Idempotency-Key`, one marked
+    /// [`retry_safe(false)`](crate::RequestBuilder::retry_safe)) is never
+    /// hedged. Instead of retrying: `max_retries` and the backoff do not
+    /// apply to a hedged call, the deadline, the per-attempt timeout and the
+    /// predicate do, and the retry budget is asked for every copy past the
+    /// first. See [`tenace::hedge`](mod@tenace::hedge) for the rules, and
+    /// [`RequestBuilder::hedge`](crate::RequestBuilder::hedge) for one
+    /// request. A hedged call allocates its copies' futures in one box.
+    ///
+    /// ```no_run
+    /// # use core::time::Duration;
+    /// use tenace::Hedge;
+    /// let client = tenace_hyper::Client::builder()
+    ///     .hedge(Hedge::<2>::after(Duration::from_millis(50)))
+    ///     .build()?;
+    /// # Ok::<(), tenace_hyper::Error>(())
+    /// ```
+    #[must_use]
+    pub fn hedge<const N: usize>(mut self, hedge: Hedge<N>) -> Self {
+        self.hedge = Some(client_hedge(hedge));
+        self
+    }
+
     /// Calls `f` before every retry's sleep with the failed attempt, its
     /// failure kind and the delay chosen.
     #[must_use]
@@ -642,6 +675,7 @@ impl ClientBuilder {
                 middleware: self.middleware,
                 budgets: self.budget.build(),
                 seeds: CallSeeds::new(self.seed.unwrap_or_else(fresh_seed)),
+                hedge: self.hedge,
             }),
         })
     }

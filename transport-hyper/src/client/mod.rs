@@ -11,7 +11,7 @@ use core::future::Future;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method};
-use tenace::{Limits, Pipeline, Policy, RetryBudget, TokioClock};
+use tenace::{Hedge, Limits, Pipeline, Policy, RetryBudget, TokioClock};
 use tracing::Instrument as _;
 
 use crate::budget::Budgets;
@@ -114,6 +114,20 @@ struct Inner {
     /// The retry budgets, per host by default.
     budgets: Budgets,
     seeds: CallSeeds,
+    /// How calls are hedged, if they are.
+    hedge: Option<ClientHedge>,
+}
+
+/// The most extra copies a hedged call of this client runs: four, so five
+/// copies in all, the cap gRPC puts on a hedging policy's `maxAttempts`.
+pub const MAX_HEDGES: usize = 4;
+
+/// A hedge as the client keeps it: up to [`MAX_HEDGES`] extra copies.
+pub(crate) type ClientHedge = Hedge<MAX_HEDGES>;
+
+/// `hedge`, capped at [`MAX_HEDGES`] extra copies.
+pub(crate) fn client_hedge<const N: usize>(hedge: Hedge<N>) -> ClientHedge {
+    ClientHedge::new(hedge.delay()).max_extra(hedge.extra())
 }
 
 impl fmt::Debug for Client {
@@ -137,6 +151,7 @@ impl fmt::Debug for Client {
             )
             .field("middleware", &inner.middleware.len())
             .field("retry_budget", &inner.budgets)
+            .field("hedge", &inner.hedge)
             .field("transport", &inner.transport)
             .finish()
     }
@@ -235,6 +250,7 @@ impl Client {
             retry_on: None,
             transient: false,
             error_for_status: inner.error_for_status,
+            hedge: inner.hedge,
         }
     }
 
@@ -248,6 +264,7 @@ impl Client {
                 limits: inner.limits,
                 retry_on: None,
                 error_for_status: inner.error_for_status,
+                hedge: inner.hedge,
             },
         )
     }
@@ -282,17 +299,36 @@ impl Client {
                 middleware: (Trace, MiddlewareList(&inner.middleware), budget),
             };
             let mut rng = inner.seeds.next();
-            tenace::retry_with(
-                &inner.transport,
-                &inner.clock,
-                &policy,
-                &pipeline,
-                &mut rng,
-                request,
-            )
-            .instrument(span)
-            .await
-            .map(Response::from_call)
+            let result = match &overrides.hedge {
+                // Boxed: the copies' futures are only allocated for a
+                // hedged call, and a plain call's future does not grow.
+                Some(hedge) if hedge.extra() > 0 => {
+                    Box::pin(tenace::hedge_with(
+                        &inner.transport,
+                        &inner.clock,
+                        &policy,
+                        hedge,
+                        &pipeline,
+                        &mut rng,
+                        request,
+                    ))
+                    .instrument(span)
+                    .await
+                }
+                _ => {
+                    tenace::retry_with(
+                        &inner.transport,
+                        &inner.clock,
+                        &policy,
+                        &pipeline,
+                        &mut rng,
+                        request,
+                    )
+                    .instrument(span)
+                    .await
+                }
+            };
+            result.map(Response::from_call)
         }
     }
 }
@@ -303,4 +339,5 @@ struct Overrides<'a> {
     limits: Limits,
     retry_on: Option<&'a SharedRetryOn>,
     error_for_status: bool,
+    hedge: Option<ClientHedge>,
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
-use tenace::{Limits, RetryError, RetryOn, RetryStrategy, StopReason};
+use tenace::{Hedge, Limits, RetryError, RetryOn, RetryStrategy, StopReason};
 
-use super::{Client, Overrides};
+use super::{Client, ClientHedge, Overrides, client_hedge};
 use crate::error::{CallError, Error};
 use crate::predicate::{SharedRetryOn, or_transient};
 use crate::request::Request;
@@ -50,6 +50,7 @@ pub struct RequestBuilder {
     pub(super) retry_on: Option<SharedRetryOn>,
     pub(super) transient: bool,
     pub(super) error_for_status: bool,
+    pub(super) hedge: Option<ClientHedge>,
 }
 
 impl fmt::Debug for RequestBuilder {
@@ -60,6 +61,7 @@ impl fmt::Debug for RequestBuilder {
             .field("limits", &self.limits)
             .field("retry_transient_statuses", &self.transient)
             .field("error_for_status", &self.error_for_status)
+            .field("hedge", &self.hedge)
             .finish_non_exhaustive()
     }
 }
@@ -251,6 +253,15 @@ impl RequestBuilder {
         self
     }
 
+    /// Hedges this request (see
+    /// [`ClientBuilder::hedge`](crate::ClientBuilder::hedge)), whatever the
+    /// client's setting; `Hedge::<0>` turns the client's hedging off for
+    /// it.
+    pub fn hedge<const N: usize>(mut self, hedge: Hedge<N>) -> Self {
+        self.hedge = Some(client_hedge(hedge));
+        self
+    }
+
     /// The request as built so far (headers, body, URL).
     ///
     /// # Errors
@@ -276,6 +287,7 @@ impl RequestBuilder {
                         limits: self.limits,
                         retry_on: self.retry_on.as_ref(),
                         error_for_status: self.error_for_status,
+                        hedge: self.hedge,
                     };
                     self.client.call(request, overrides).await
                 }
