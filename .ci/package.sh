@@ -15,6 +15,13 @@ for lib in "${libs[@]}"; do
   done
   echo "$lib: $(wc -l <<<"$files") files, README and licenses included"
 done
+# The adapters build against the `tenace` packaged here: a registry crate
+# whose version stays 0.1.0 from run to run. Cargo never unpacks or
+# rebuilds a registry crate it has seen once, so a cargo home or a target
+# directory kept across runs would build an earlier run's `tenace`: forget
+# the unpacked sources of the local registry and the project's own builds.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/tenace*-0.1.0
+rm -rf "${CARGO_TARGET_DIR:-target}"/debug/.fingerprint/tenace-*
 cargo package --locked --allow-dirty "${libs[@]/#/-p=}"
 ls -l "${CARGO_TARGET_DIR:-target}"/package/*.crate
 # The docs as docs.rs builds them: nightly, `--cfg docsrs`, and the features
