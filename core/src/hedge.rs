@@ -28,8 +28,12 @@
 //!   The per-attempt timeout applies to each copy from its own start.
 //! - The middleware hears one call: one
 //!   [`before_call`](crate::Middleware::before_call) (a circuit breaker
-//!   admits the call once, and records one call result) and one
-//!   [`after_call`](crate::Middleware::after_call). Every copy past the
+//!   admits the call once) and one
+//!   [`after_call`](crate::Middleware::after_call). A copy that fails
+//!   while the call goes on is told to
+//!   [`after_copy`](crate::Middleware::after_copy), so a circuit breaker
+//!   counts every request the hedge sent: each failed copy, then the
+//!   call's own result. Every copy past the
 //!   first is asked for like a retry: [`allow_retry`](crate::Middleware::allow_retry)
 //!   may veto it (a retry budget spends a token per copy) and
 //!   [`on_retry`](crate::Middleware::on_retry) sees it, with a zero delay
@@ -328,6 +332,7 @@ where
             }
         }
         let now = self.clock.now();
+        let copy_started = now;
         let (timeout, started) = {
             let call = self.call.lock();
             (call.timeout(self.policy, now), call.started())
@@ -351,7 +356,7 @@ where
                     return Err((call.refuse(error.kind(), now), Some(error)));
                 }
                 Err(error) => {
-                    if let Some(reason) = call.on_error(self.policy, &error, now) {
+                    if let Some(reason) = call.on_error(self.policy, &error, copy_started, now) {
                         return Err((reason, Some(error)));
                     }
                 }

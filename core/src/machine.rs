@@ -685,7 +685,8 @@ where
         self.call.refuse(kind, now)
     }
 
-    /// A copy failed with `error` at `now`. `Some(reason)`: the call is over
+    /// A copy that started at `copy_started` failed with `error` at `now`.
+    /// `Some(reason)`: the call is over
     /// (the predicate refused the error, or no copy is left in flight and
     /// none may start). `None`: the call goes on; when the failure allows
     /// it, the next copy has been admitted to start at once.
@@ -695,11 +696,14 @@ where
     /// for a request that is not replay-safe, starts no copy
     /// ([`NotIdempotent`](StopReason::NotIdempotent)), nor does a server
     /// delay hint (when honoured): the server asked for time, so no more
-    /// load is added ([`ServerWait`](StopReason::ServerWait)).
+    /// load is added ([`ServerWait`](StopReason::ServerWait)). A failure
+    /// the call outlives is told to the middleware's
+    /// [`after_copy`](Middleware::after_copy).
     pub(crate) fn on_error<P, E>(
         &mut self,
         policy: &Policy<S, P>,
         error: &E,
+        copy_started: Instant,
         now: Instant,
     ) -> Option<StopReason>
     where
@@ -735,6 +739,7 @@ where
             let reason = self.closed.unwrap_or(StopReason::Exhausted);
             return Some(self.call.stop(reason, now));
         }
+        self.call.middleware.after_copy(kind, copy_started, now);
         None
     }
 }
@@ -1227,9 +1232,12 @@ mod tests {
             Err(StopReason::Exhausted)
         );
         let io = crate::testing::MockError::new(FailureKind::Io);
-        assert_eq!(h.on_error(&policy, &io, at(4)), None);
-        assert_eq!(h.on_error(&policy, &io, at(5)), None);
-        assert_eq!(h.on_error(&policy, &io, at(6)), Some(StopReason::Exhausted));
+        assert_eq!(h.on_error(&policy, &io, at(0), at(4)), None);
+        assert_eq!(h.on_error(&policy, &io, at(0), at(5)), None);
+        assert_eq!(
+            h.on_error(&policy, &io, at(0), at(6)),
+            Some(StopReason::Exhausted)
+        );
         drop(h);
         assert_eq!(
             log.0.borrow().as_slice(),

@@ -222,6 +222,10 @@ impl<M: Middleware> Middleware for Metered<'_, M> {
         self.metrics.after_attempt(outcome, now);
     }
 
+    fn after_copy(&self, kind: crate::FailureKind, started: Instant, now: Instant) {
+        self.inner.after_copy(kind, started, now);
+    }
+
     fn allow_retry(&self, event: &RetryEvent) -> bool {
         self.inner.allow_retry(event)
     }

@@ -125,6 +125,19 @@ pub trait Middleware {
         let _ = (outcome, now);
     }
 
+    /// Called when one copy of a hedged call fails and the call goes on
+    /// with its other copies (see [`hedge`](crate::hedge())): the copy's
+    /// request went out and failed, though the call has not ended. The
+    /// copy that ends the call is reported by [`after_call`] instead, and a
+    /// copy dropped because another answered is reported by neither.
+    /// [`CircuitBreaker`](crate::CircuitBreaker) counts each such copy as a
+    /// failed call, so every copy a hedge sends is in its window.
+    ///
+    /// [`after_call`]: Middleware::after_call
+    fn after_copy(&self, kind: FailureKind, started: Instant, now: Instant) {
+        let _ = (kind, started, now);
+    }
+
     /// Called when the machine has decided to retry; `false` vetoes the
     /// retry and the call fails with [`StopReason::Budget`].
     fn allow_retry(&self, event: &RetryEvent) -> bool {
@@ -153,6 +166,9 @@ impl<M: Middleware + ?Sized> Middleware for &M {
     fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
         (**self).after_attempt(outcome, now)
     }
+    fn after_copy(&self, kind: FailureKind, started: Instant, now: Instant) {
+        (**self).after_copy(kind, started, now)
+    }
     fn allow_retry(&self, event: &RetryEvent) -> bool {
         (**self).allow_retry(event)
     }
@@ -172,6 +188,11 @@ impl<M: Middleware> Middleware for Option<M> {
     fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
         if let Some(m) = self {
             m.after_attempt(outcome, now);
+        }
+    }
+    fn after_copy(&self, kind: FailureKind, started: Instant, now: Instant) {
+        if let Some(m) = self {
+            m.after_copy(kind, started, now);
         }
     }
     fn allow_retry(&self, event: &RetryEvent) -> bool {
@@ -198,6 +219,9 @@ impl<M: Middleware + ?Sized> Middleware for alloc::sync::Arc<M> {
     fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
         (**self).after_attempt(outcome, now)
     }
+    fn after_copy(&self, kind: FailureKind, started: Instant, now: Instant) {
+        (**self).after_copy(kind, started, now)
+    }
     fn allow_retry(&self, event: &RetryEvent) -> bool {
         (**self).allow_retry(event)
     }
@@ -222,6 +246,11 @@ macro_rules! tuple_middleware {
             fn after_attempt(&self, outcome: AttemptOutcome, now: Instant) {
                 let ($($name,)+) = self;
                 $($name.after_attempt(outcome, now);)+
+            }
+            #[allow(non_snake_case)]
+            fn after_copy(&self, kind: FailureKind, started: Instant, now: Instant) {
+                let ($($name,)+) = self;
+                $($name.after_copy(kind, started, now);)+
             }
             #[allow(non_snake_case)]
             fn allow_retry(&self, event: &RetryEvent) -> bool {

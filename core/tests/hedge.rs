@@ -8,9 +8,9 @@ use core::time::Duration;
 use embassy_futures::block_on;
 use tenace::testing::{MockClock, MockError, ScriptedTransport, SleepRecord, Step};
 use tenace::{
-    AttemptOutcome, CallOutcome, FailureKind, FixedDelay, Hedge, HedgeDelay, Instant,
-    LinearBackoff, Middleware, Never, Pipeline, Policy, Replay, RetryBudget, RetryEvent, SeededRng,
-    StopReason, TransientErrors,
+    AttemptOutcome, BreakerConfig, CallOutcome, CircuitBreaker, FailureKind, FixedDelay, Hedge,
+    HedgeDelay, Instant, LinearBackoff, Middleware, Never, Pipeline, Policy, Replay, RetryBudget,
+    RetryEvent, SeededRng, StopReason, TransientErrors,
 };
 
 const fn ms(n: u64) -> Duration {
@@ -681,4 +681,68 @@ fn interceptors_run_per_copy_once_per_call_and_on_the_winner() {
         ]
     );
     assert_eq!(t.requests().as_slice(), ["GET!", "GET!"]);
+}
+
+/// Runs `steps` as a call hedged once after 1 s through a fresh breaker;
+/// returns the breaker's window (calls, failures).
+fn hedged_through_a_breaker(steps: [Step<&'static str>; 2]) -> (u32, u32) {
+    let clock = MockClock::new();
+    let t = ScriptedTransport::<_, _, 2>::new(steps)
+        .with_clock(&clock)
+        .latency_sleeps();
+    let breaker = CircuitBreaker::new(BreakerConfig::new()).unwrap();
+    let _ = block_on(tenace::hedge_with(
+        &t,
+        &clock,
+        &policy(),
+        &Hedge::<1>::after(S),
+        &Pipeline::new().middleware(&breaker),
+        &mut SeededRng::new(1),
+        "GET /",
+    ));
+    breaker.window_counts()
+}
+
+#[test]
+fn the_breaker_counts_every_copy_that_failed() {
+    // Copy 1 fails at 0.2 s while the call goes on, copy 2 answers: the
+    // failed copy and the call's answer are both in the window.
+    assert_eq!(
+        hedged_through_a_breaker([
+            Step::fail(FailureKind::Io).after(ms(200)),
+            Step::ok("second").after(ms(300)),
+        ]),
+        (2, 1)
+    );
+    // Both copies fail: two failures, the second one the call's own.
+    assert_eq!(
+        hedged_through_a_breaker([
+            Step::fail(FailureKind::Io).after(ms(200)),
+            Step::fail(FailureKind::Io).after(ms(300)),
+        ]),
+        (2, 2)
+    );
+    // A slow first copy overtaken by the hedge is dropped, not failed: the
+    // call's answer alone.
+    assert_eq!(
+        hedged_through_a_breaker([
+            Step::ok("first").after(ms(5000)),
+            Step::ok("second").after(ms(1000)),
+        ]),
+        (1, 0)
+    );
+    // The same failure then answer as a plain retry is one call.
+    let clock = MockClock::new();
+    let t = ScriptedTransport::<_, _, 2>::new([Step::fail(FailureKind::Io), Step::ok("second")]);
+    let breaker = CircuitBreaker::new(BreakerConfig::new()).unwrap();
+    block_on(tenace::retry_with(
+        &t,
+        &clock,
+        &policy(),
+        &Pipeline::new().middleware(&breaker),
+        &mut SeededRng::new(1),
+        "GET /",
+    ))
+    .unwrap();
+    assert_eq!(breaker.window_counts(), (1, 0));
 }

@@ -192,6 +192,11 @@ impl<const N: usize> Middleware for Middlewares<'_, N> {
             m.after_attempt(outcome, now);
         }
     }
+    fn after_copy(&self, kind: tenace::FailureKind, started: Instant, now: Instant) {
+        for m in &self.0 {
+            m.after_copy(kind, started, now);
+        }
+    }
     fn allow_retry(&self, event: &RetryEvent) -> bool {
         self.0.iter().all(|m| m.allow_retry(event))
     }

@@ -354,6 +354,16 @@ impl Middleware for CircuitBreaker {
     fn after_call(&self, outcome: &CallOutcome) {
         self.record(outcome.result, outcome.started, outcome.finished);
     }
+
+    /// A hedged copy that failed while the call went on counts as a failed
+    /// call: every request a hedge sends is in the window.
+    fn after_copy(&self, kind: FailureKind, started: Instant, now: Instant) {
+        self.record(
+            CallResult::Failed(StopReason::Exhausted, Some(kind)),
+            started,
+            now,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -167,6 +167,10 @@ impl<F, E, P, N: Notify<E>, M: Middleware> Middleware for Adapter<F, E, P, N, M>
         self.middleware.after_attempt(outcome, now);
     }
 
+    fn after_copy(&self, kind: crate::FailureKind, started: Instant, now: Instant) {
+        self.middleware.after_copy(kind, started, now);
+    }
+
     fn allow_retry(&self, event: &RetryEvent) -> bool {
         self.middleware.allow_retry(event)
     }

@@ -17,6 +17,14 @@ impl Middleware for MiddlewareList<'_> {
     fn after_attempt(&self, outcome: tenace::AttemptOutcome, now: tenace::Instant) {
         self.0.iter().for_each(|m| m.after_attempt(outcome, now));
     }
+    fn after_copy(
+        &self,
+        kind: tenace::FailureKind,
+        started: tenace::Instant,
+        now: tenace::Instant,
+    ) {
+        self.0.iter().for_each(|m| m.after_copy(kind, started, now));
+    }
     fn allow_retry(&self, event: &RetryEvent) -> bool {
         self.0.iter().all(|m| m.allow_retry(event))
     }
