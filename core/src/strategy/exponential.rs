@@ -238,9 +238,18 @@ impl ExponentialBackoff {
 /// `min(base × m^n, cap)` for an integer multiplier `m` (at least 1):
 /// exact in u64, no 128-bit math, at most 64 steps since each at least
 /// doubles the delay.
+///
+/// On a 64-bit target a power-of-two multiplier (2, the usual one) takes
+/// one shift instead of `n` multiplications. A 32-bit target keeps the
+/// loop: a variable 64-bit shift is a library routine there, larger in
+/// flash than the loop it would save.
 const fn integer_nanos(base: u64, m: u32, attempt: u32, cap: u64) -> u64 {
     if base == 0 || m == 1 {
         return if base < cap { base } else { cap };
+    }
+    #[cfg(target_pointer_width = "64")]
+    if m.is_power_of_two() {
+        return shifted_nanos(base, m.trailing_zeros(), attempt, cap);
     }
     let mut acc = base;
     let mut n = attempt;
@@ -252,6 +261,18 @@ const fn integer_nanos(base: u64, m: u32, attempt: u32, cap: u64) -> u64 {
         n -= 1;
     }
     if acc < cap { acc } else { cap }
+}
+
+/// `min(base × 2^(k × n), cap)` for a base of at least 1, by one shift.
+#[cfg(any(test, target_pointer_width = "64"))]
+const fn shifted_nanos(base: u64, k: u32, attempt: u32, cap: u64) -> u64 {
+    // At most 31 × (2^32 − 1): no overflow in u64.
+    let shift = k as u64 * attempt as u64;
+    if shift <= base.leading_zeros() as u64 && base << shift < cap {
+        base << shift
+    } else {
+        cap
+    }
 }
 
 /// `min(base × m^n, cap)` for a multiplier `m` with a fractional part, in
@@ -343,6 +364,70 @@ mod tests {
             }
         }
         (acc >> 16) as u64
+    }
+
+    #[test]
+    fn a_power_of_two_multiplier_shifts_to_the_saturated_product() {
+        // The product by repeated saturating multiplication in 128 bits.
+        let oracle = |base: u64, k: u32, attempt: u32, cap: u64| {
+            let mut acc = u128::from(base);
+            for _ in 0..attempt {
+                acc = acc.saturating_mul(1 << k);
+                if acc >= u128::from(cap) {
+                    return cap;
+                }
+            }
+            acc.min(u128::from(cap)) as u64
+        };
+        let bases = [
+            1,
+            2,
+            3,
+            7,
+            100_000_000,
+            1 << 40,
+            (1 << 62) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let caps = [1, 999, 1_000_000_000, 10_000_000_000, 1 << 63, u64::MAX];
+        let attempts = [
+            0,
+            1,
+            2,
+            3,
+            5,
+            8,
+            13,
+            31,
+            32,
+            33,
+            62,
+            63,
+            64,
+            65,
+            100,
+            1000,
+            u32::MAX,
+        ];
+        let mut checked = 0;
+        for k in [1, 2, 3, 5, 16, 31] {
+            for base in bases {
+                for cap in caps {
+                    for attempt in attempts {
+                        let want = oracle(base, k, attempt, cap);
+                        assert_eq!(
+                            shifted_nanos(base, k, attempt, cap),
+                            want,
+                            "base {base} 2^{k} attempt {attempt} cap {cap}"
+                        );
+                        assert_eq!(integer_nanos(base, 1 << k, attempt, cap), want);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 6 * 9 * 6 * 17);
     }
 
     #[test]
