@@ -4,14 +4,14 @@ use core::fmt;
 use core::future::Future;
 
 use http::Uri;
-use hyper_util::client::legacy::Client as LegacyClient;
+use hyper_util::client::legacy::{Client as LegacyClient, ResponseFuture};
 
 use crate::body::read_body;
 use crate::classify::classify_client_error;
 use crate::connector::Connector;
 use crate::error::{Error, UrlError};
 use crate::request::Request;
-use crate::request_body::Body;
+use crate::request_body::{Body, ReplayHandle};
 use crate::response::Response;
 use crate::transport_builder::TransportBuilder;
 
@@ -118,30 +118,35 @@ impl HyperTransport {
     }
 }
 
+impl HyperTransport {
+    /// Checks `request` and hands it to hyper-util: its response future,
+    /// and the handle of a streaming body's replay buffer (`None` for whole
+    /// bytes, whose path takes no lock nor reference count).
+    fn start(&self, request: Request) -> Result<(ResponseFuture, Option<ReplayHandle>), Error> {
+        self.check(request.uri())?;
+        let replay = request.body().replay_handle();
+        if let Some(replay) = &replay {
+            replay.prepare(Some(self.replay_buffer_limit))?;
+        }
+        Ok((self.client.request(request.into_http()), replay))
+    }
+}
+
 impl tenace::Transport for HyperTransport {
     type Request = Request;
     type Response = Response;
     type Error = Error;
 
-    // Not an `async fn`: its future would keep the request twice (the
-    // argument and the local it is moved into); an `async move` block uses
-    // the captured request in place (248 bytes less).
-    #[allow(clippy::manual_async_fn)]
+    // Not an `async fn`: the request is checked and handed to hyper-util
+    // before the future is made, so the future holds neither the request
+    // nor hyper's copy of it, only hyper-util's boxed response future
+    // (hyper-util's own future sends nothing until it is polled).
     fn send(&self, request: Request) -> impl Future<Output = Result<Response, Error>> {
+        let sent = self.start(request);
         async move {
-            self.check(request.uri())?;
-            // `None` for whole bytes: their path takes no lock nor
-            // reference count.
-            let replay = request.body().replay_handle();
-            if let Some(replay) = &replay {
-                replay.prepare(Some(self.replay_buffer_limit))?;
-            }
+            let (pending, replay) = sent?;
             let attempt = async {
-                let response = self
-                    .client
-                    .request(request.into_http())
-                    .await
-                    .map_err(classify_client_error)?;
+                let response = pending.await.map_err(classify_client_error)?;
                 let (parts, body) = response.into_parts();
                 let body = read_body(body, self.max_response_bytes).await?;
                 Ok(Response::new(parts.status, parts.headers, body).with_version(parts.version))

@@ -11,7 +11,7 @@ use core::future::Future;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method};
-use tenace::{Hedge, Limits, Pipeline, Policy, RetryBudget, TokioClock};
+use tenace::{Hedge, Limits, Pipeline, Policy, RetryBudget, RetryError, StopReason, TokioClock};
 use tracing::Instrument as _;
 
 use crate::budget::Budgets;
@@ -257,8 +257,8 @@ impl Client {
     /// Sends a prepared request with the client's policy and pipeline.
     pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response, CallError>> {
         let inner = &*self.inner;
-        self.call(
-            request,
+        self.clone().call(
+            Ok(request),
             Overrides {
                 strategy: None,
                 limits: inner.limits,
@@ -269,20 +269,26 @@ impl Client {
         )
     }
 
-    // Not an `async fn`, here and in `execute` and `RequestBuilder::send`:
-    // an `async fn`'s future keeps each argument twice (as captured and as
-    // the local it is moved into); an `async move` block uses them in place.
+    // Not an `async fn`: an `async fn`'s future keeps each argument twice
+    // (as captured and as the local it is moved into); an `async move`
+    // block uses them in place. `execute` and `RequestBuilder::send` return
+    // this future itself, so no outer future keeps another copy of the
+    // request.
     #[allow(clippy::manual_async_fn)]
-    fn call<'a>(
-        &'a self,
-        request: Request,
-        overrides: Overrides<'a>,
-    ) -> impl Future<Output = Result<Response, CallError>> + 'a {
+    fn call(
+        self,
+        request: Result<Request, Error>,
+        overrides: Overrides,
+    ) -> impl Future<Output = Result<Response, CallError>> {
         async move {
+            let request = match request {
+                Ok(request) => request,
+                Err(e) => return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e))),
+            };
             let inner = &*self.inner;
             let span = call_span(request.method(), request.uri());
-            let retry_on = overrides.retry_on.unwrap_or(&inner.retry_on);
-            let strategy = overrides.strategy.unwrap_or(&inner.strategy);
+            let retry_on = overrides.retry_on.as_ref().unwrap_or(&inner.retry_on);
+            let strategy = overrides.strategy.as_ref().unwrap_or(&inner.strategy);
             let policy = Policy::new(strategy.for_call())
                 .with_limits(overrides.limits)
                 .retry_on(BorrowedRetryOn(&**retry_on));
@@ -334,10 +340,10 @@ impl Client {
 }
 
 /// What a request sets for itself over the client's policy.
-struct Overrides<'a> {
-    strategy: Option<&'a StoredStrategy>,
+struct Overrides {
+    strategy: Option<StoredStrategy>,
     limits: Limits,
-    retry_on: Option<&'a SharedRetryOn>,
+    retry_on: Option<SharedRetryOn>,
     error_for_status: bool,
     hedge: Option<ClientHedge>,
 }

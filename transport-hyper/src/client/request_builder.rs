@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
-use tenace::{Hedge, Limits, RetryError, RetryOn, RetryStrategy, StopReason};
+use tenace::{Hedge, Limits, RetryOn, RetryStrategy};
 
 use super::{Client, ClientHedge, Overrides, client_hedge};
 use crate::error::{CallError, Error};
@@ -277,22 +277,14 @@ impl RequestBuilder {
     /// ([`reason`](tenace::RetryError::reason)), after how many attempts,
     /// and the last [`Error`] as its `source()`. A request that could not be
     /// built fails with [`StopReason::NotRetryable`] after 0 attempts.
-    #[allow(clippy::manual_async_fn)]
     pub fn send(self) -> impl Future<Output = Result<Response, CallError>> {
-        async move {
-            match self.request {
-                Ok(request) => {
-                    let overrides = Overrides {
-                        strategy: self.strategy.as_ref(),
-                        limits: self.limits,
-                        retry_on: self.retry_on.as_ref(),
-                        error_for_status: self.error_for_status,
-                        hedge: self.hedge,
-                    };
-                    self.client.call(request, overrides).await
-                }
-                Err(e) => Err(RetryError::new(StopReason::NotRetryable, 0, Some(e))),
-            }
-        }
+        let overrides = Overrides {
+            strategy: self.strategy,
+            limits: self.limits,
+            retry_on: self.retry_on,
+            error_for_status: self.error_for_status,
+            hedge: self.hedge,
+        };
+        self.client.call(self.request, overrides)
     }
 }
