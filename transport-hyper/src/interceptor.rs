@@ -254,6 +254,10 @@ pub(crate) struct RequestHooks<'a>(pub(crate) &'a RequestHookList);
 
 impl tenace::RequestInterceptor<Request, Error> for RequestHooks<'_> {
     async fn intercept(&self, request: &mut Request, cx: &AttemptContext) -> Result<(), Error> {
+        // No list, no future: the common case moves nothing.
+        if self.0.each.is_empty() {
+            return Ok(());
+        }
         run_request_hooks(&self.0.each, request, cx).await
     }
 
@@ -262,6 +266,9 @@ impl tenace::RequestInterceptor<Request, Error> for RequestHooks<'_> {
         request: &mut Request,
         cx: &AttemptContext,
     ) -> Result<(), Error> {
+        if self.0.once.is_empty() {
+            return Ok(());
+        }
         run_request_hooks(&self.0.once, request, cx).await
     }
 }
@@ -277,7 +284,12 @@ pub(crate) struct ResponseHooks<'a> {
 
 impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
     async fn intercept(&self, response: Response, cx: &AttemptContext) -> Result<Response, Error> {
-        let response = run_response_hooks(&self.hooks.each, response, cx).await?;
+        // No list, no future: the response is not moved into one and back.
+        let response = if self.hooks.each.is_empty() {
+            response
+        } else {
+            run_response_hooks(&self.hooks.each, response, cx).await?
+        };
         if self.error_for_status {
             response.check_status_at(self.wall.now())
         } else {
@@ -290,6 +302,9 @@ impl tenace::ResponseInterceptor<Response, Error> for ResponseHooks<'_> {
         response: Response,
         cx: &AttemptContext,
     ) -> Result<Response, Error> {
+        if self.hooks.last.is_empty() {
+            return Ok(response);
+        }
         run_response_hooks(&self.hooks.last, response, cx).await
     }
 }
