@@ -119,7 +119,7 @@ pub fn measure() -> Vec<Size> {
     sizes.push(Size {
         name: "`tenace_hyper::Client` `send`",
         bytes: hyper_send,
-        budget: 2632,
+        budget: 2096,
     });
 
     let stack = Stack::default();
