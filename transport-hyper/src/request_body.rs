@@ -46,6 +46,26 @@ pub const DEFAULT_REPLAY_BUFFER_LIMIT: usize = 256 * 1024;
 /// - a stream that fails ends the attempt with [`Error::RequestBody`], not
 ///   retried by default.
 ///
+/// The buffer makes a body possible to send again; whether the request may
+/// be sent again is the replay rule's: an idempotent method (GET, HEAD,
+/// OPTIONS, TRACE, PUT, DELETE) is retried after it reached the server, a
+/// POST or PATCH only with an
+/// [`idempotency_key`](crate::RequestBuilder::idempotency_key) or
+/// [`retry_safe(true)`](crate::RequestBuilder::retry_safe):
+///
+/// ```no_run
+/// # async fn run(client: tenace_hyper::Client, upload: tenace_hyper::Body) -> Result<(), Box<dyn std::error::Error>> {
+/// // `upload` is a `Body::stream`: replayed from its buffer if the
+/// // connection drops, because the key makes the POST safe to resend.
+/// let response = client
+///     .post("https://api.example.com/orders")
+///     .idempotency_key("order-7f3a")
+///     .body(upload)
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
 /// Cloning a `Body` gives one that reads it from the start: a clone of a
 /// stream shares the stream and its buffer, so a clone per attempt (as the
 /// engine makes) is what replays it. It is also an [`http_body::Body`], so
