@@ -276,7 +276,7 @@ impl RequestBuilder {
     /// A [`CallError`]: why the engine stopped
     /// ([`reason`](tenace::RetryError::reason)), after how many attempts,
     /// and the last [`Error`] as its `source()`. A request that could not be
-    /// built fails with [`StopReason::NotRetryable`] after 0 attempts.
+    /// built fails with [`StopReason::NotRetryable`](tenace::StopReason::NotRetryable) after 0 attempts.
     pub fn send(self) -> impl Future<Output = Result<Response, CallError>> {
         let overrides = Overrides {
             strategy: self.strategy,
