@@ -22,6 +22,17 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// The default connect timeout: 10 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Which HTTP versions a transport speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Versions {
+    /// HTTP/2 where TLS's ALPN picks it, HTTP/1.1 elsewhere.
+    Negotiate,
+    /// HTTP/2 everywhere, without negotiating it.
+    Http2,
+    /// HTTP/1.1 everywhere.
+    Http1,
+}
+
 /// Configures a [`HyperTransport`]; every setting has a default.
 ///
 /// | setting | default |
@@ -32,7 +43,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// | [`pool_idle_timeout`](Self::pool_idle_timeout) | 90 s |
 /// | [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) | unlimited |
 /// | TLS (`rustls` feature) | rustls with the ring provider and the webpki (Mozilla) roots |
-/// | HTTP version | HTTP/2 where TLS's ALPN picks it, else HTTP/1.1; [`http2_prior_knowledge`](Self::http2_prior_knowledge) for HTTP/2 everywhere |
+/// | HTTP version | HTTP/2 where TLS's ALPN picks it, else HTTP/1.1; [`http2_prior_knowledge`](Self::http2_prior_knowledge) for HTTP/2 everywhere, [`http1_only`](Self::http1_only) for HTTP/1.1 everywhere |
 ///
 /// # HTTP/2
 ///
@@ -62,7 +73,7 @@ pub struct TransportBuilder {
     replay_buffer_limit: usize,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
-    http2_prior_knowledge: bool,
+    versions: Versions,
     #[cfg(feature = "rustls")]
     tls: Option<rustls::ClientConfig>,
     custom: Option<Arc<ConnectFn>>,
@@ -76,7 +87,7 @@ impl fmt::Debug for TransportBuilder {
             .field("replay_buffer_limit", &self.replay_buffer_limit)
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
-            .field("http2_prior_knowledge", &self.http2_prior_knowledge)
+            .field("versions", &self.versions)
             .field("custom_connector", &self.custom.is_some())
             .finish_non_exhaustive()
     }
@@ -90,7 +101,7 @@ impl Default for TransportBuilder {
             replay_buffer_limit: DEFAULT_REPLAY_BUFFER_LIMIT,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: usize::MAX,
-            http2_prior_knowledge: false,
+            versions: Versions::Negotiate,
             #[cfg(feature = "rustls")]
             tls: None,
             custom: None,
@@ -151,16 +162,33 @@ impl TransportBuilder {
     ///
     /// Without it, HTTP/2 is used where TLS's ALPN picks it (the `rustls`
     /// feature), HTTP/1.1 elsewhere.
+    ///
+    /// Replaces [`http1_only`](Self::http1_only).
     #[must_use]
     pub const fn http2_prior_knowledge(mut self) -> Self {
-        self.http2_prior_knowledge = true;
+        self.versions = Versions::Http2;
+        self
+    }
+
+    /// Speaks HTTP/1.1 on every connection: over TLS it offers only
+    /// `http/1.1` by ALPN, so a server that would pick HTTP/2 speaks
+    /// HTTP/1.1, and one that speaks only HTTP/2 cannot be reached (its
+    /// handshake or its answer fails, not retried). For a proxy or a server
+    /// whose HTTP/2 is broken, or to keep each request on a connection of
+    /// its own.
+    ///
+    /// Replaces [`http2_prior_knowledge`](Self::http2_prior_knowledge).
+    #[must_use]
+    pub const fn http1_only(mut self) -> Self {
+        self.versions = Versions::Http1;
         self
     }
 
     /// The TLS configuration for `https` URLs, e.g. with your own root
     /// store. Its crypto provider is used as given; its ALPN protocols are
-    /// replaced by the client's own (`h2` and `http/1.1`, or only `h2` with
-    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
+    /// replaced by the client's own (`h2` and `http/1.1`, only `h2` with
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge), only
+    /// `http/1.1` with [`http1_only`](Self::http1_only)).
     #[cfg(feature = "rustls")]
     #[must_use]
     pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
@@ -203,7 +231,7 @@ impl TransportBuilder {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .http2_only(self.http2_prior_knowledge);
+            .http2_only(self.versions == Versions::Http2);
         Ok(HyperTransport {
             client: builder.build(connector.clone()),
             connector,
@@ -244,13 +272,13 @@ impl TransportBuilder {
                 .map_err(|e| Error::Tls(Box::new(e)))?,
         };
         let builder = builder.https_or_http();
-        let https = if self.http2_prior_knowledge {
-            builder.enable_http2().wrap_connector(self.http_connector())
-        } else {
-            builder
+        let https = match self.versions {
+            Versions::Http2 => builder.enable_http2().wrap_connector(self.http_connector()),
+            Versions::Http1 => builder.enable_http1().wrap_connector(self.http_connector()),
+            Versions::Negotiate => builder
                 .enable_http1()
                 .enable_http2()
-                .wrap_connector(self.http_connector())
+                .wrap_connector(self.http_connector()),
         };
         Ok(Connector::Https(https))
     }

@@ -40,6 +40,8 @@ enum Speaks {
     Http1Alpn,
     /// HTTP/2, `h2` by ALPN.
     Http2,
+    /// `h2` or `http/1.1` by ALPN, and what the client picked.
+    Both,
 }
 
 async fn start_tls_server() -> TlsServer {
@@ -64,6 +66,7 @@ async fn start_server(speaks: Speaks, first_status: u16) -> TlsServer {
         Speaks::Http1 => Vec::new(),
         Speaks::Http1Alpn => vec![b"http/1.1".to_vec()],
         Speaks::Http2 => vec![b"h2".to_vec()],
+        Speaks::Both => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
     };
     let first_status = http::StatusCode::from_u16(first_status).unwrap();
     let acceptor = TlsAcceptor::from(Arc::new(config));
@@ -92,14 +95,19 @@ async fn start_server(speaks: Speaks, first_status: u16) -> TlsServer {
                         Ok::<_, Infallible>(response)
                     }
                 });
+                let h2 = match speaks {
+                    Speaks::Http2 => true,
+                    Speaks::Both => tls.get_ref().1.alpn_protocol() == Some(b"h2"),
+                    Speaks::Http1 | Speaks::Http1Alpn => false,
+                };
                 let io = TokioIo::new(tls);
-                let _ = match speaks {
-                    Speaks::Http1 | Speaks::Http1Alpn => {
+                let _ = match h2 {
+                    false => {
                         hyper::server::conn::http1::Builder::new()
                             .serve_connection(io, service)
                             .await
                     }
-                    Speaks::Http2 => {
+                    true => {
                         hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                             .serve_connection(io, service)
                             .await
@@ -285,6 +293,66 @@ async fn prior_knowledge_over_tls_offers_only_h2() {
         err.last_error()
     );
     assert_eq!(h1_alpn.requests.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn http1_only_offers_only_http1_over_tls() {
+    let both = start_server(Speaks::Both, 200).await;
+    let h2 = start_server(Speaks::Http2, 200).await;
+    let url = |server: &TlsServer| format!("https://localhost:{}/", server.port);
+    let negotiating = Client::builder()
+        .tls_config(trusting(&[&both]))
+        .build()
+        .unwrap();
+    let response = negotiating.get(&url(&both)).send().await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let client = Client::builder()
+        .tls_config(trusting(&[&both, &h2]))
+        .http1_only()
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let response = client.get(&url(&both)).send().await.unwrap();
+        assert_eq!(response.version(), http::Version::HTTP_11);
+        assert_eq!(response.text().unwrap(), "secure");
+    }
+    assert_eq!(both.requests.load(Ordering::SeqCst), 3);
+    assert_eq!(both.handshakes.load(Ordering::SeqCst), 2, "one per client");
+    // A server that speaks only HTTP/2 cannot be reached: the client
+    // speaks HTTP/1.1 to it and cannot read its answer. Not retried, and
+    // no request reached it.
+    let err = client.get(&url(&h2)).send().await.unwrap_err();
+    assert_eq!(
+        (err.reason(), err.attempts()),
+        (StopReason::NotRetryable, 1)
+    );
+    assert_eq!(h2.requests.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn the_last_version_setting_wins() {
+    let both = start_server(Speaks::Both, 200).await;
+    let url = format!("https://localhost:{}/", both.port);
+    let h1 = Client::builder()
+        .tls_config(trusting(&[&both]))
+        .http2_prior_knowledge()
+        .http1_only()
+        .build()
+        .unwrap();
+    assert_eq!(
+        h1.get(&url).send().await.unwrap().version(),
+        http::Version::HTTP_11
+    );
+    let h2 = Client::builder()
+        .tls_config(trusting(&[&both]))
+        .http1_only()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    assert_eq!(
+        h2.get(&url).send().await.unwrap().version(),
+        http::Version::HTTP_2
+    );
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ use crate::wall_clock::WallClock;
 /// | [`error_for_status`](Self::error_for_status) | off: a 500 is a response |
 /// | [`retry_budget`](Self::retry_budget) | one per host, shared by clones: 10 tokens, 1/10 back per success |
 /// | [`retry_budget_max_hosts`](Self::retry_budget_max_hosts) | 256 hosts |
-/// | [`http2_prior_knowledge`](Self::http2_prior_knowledge) | off: HTTP/2 where TLS's ALPN picks it, else HTTP/1.1 |
+/// | [`http2_prior_knowledge`](Self::http2_prior_knowledge), [`http1_only`](Self::http1_only) | neither: HTTP/2 where TLS's ALPN picks it, else HTTP/1.1 |
 /// | [`hedge`](Self::hedge) | off |
 pub struct ClientBuilder {
     transport: TransportBuilder,
@@ -616,6 +616,14 @@ impl ClientBuilder {
     #[must_use]
     pub fn http2_prior_knowledge(mut self) -> Self {
         self.transport = self.transport.http2_prior_knowledge();
+        self
+    }
+
+    /// Speaks HTTP/1.1 on every connection, offering only `http/1.1` by
+    /// ALPN over TLS. See [`TransportBuilder::http1_only`].
+    #[must_use]
+    pub fn http1_only(mut self) -> Self {
+        self.transport = self.transport.http1_only();
         self
     }
 
