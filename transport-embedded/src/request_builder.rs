@@ -13,6 +13,7 @@ use tenace::{
 use crate::client::Client;
 use crate::error::Error;
 use crate::hedged::{Copies, EachRequest, HedgeSetting, Responses};
+use crate::hooks::RequestHooks;
 use crate::request::{Header, Method, Request};
 use crate::response::Response;
 use crate::retry_rule::RetryRule;
@@ -28,25 +29,71 @@ use crate::url::join_url;
 /// strategy, so the strategy's type is part of the call's).
 pub struct RequestBuilder<'c, 'r, K, S> {
     client: &'c K,
+    parts: Parts<'r>,
+    policy: Policy<S, RetryRule<'c>>,
+    hedge: Option<HedgeSetting>,
+}
+
+/// What the request is made of, apart from the client's defaults.
+#[derive(Clone, Copy)]
+struct Parts<'r> {
     method: Method,
     path: &'r str,
     headers: &'r [Header<'r>],
     body: Option<&'r [u8]>,
     retry_safe: Option<bool>,
     error_for_status: bool,
-    policy: Policy<S, RetryRule<'c>>,
-    hedge: Option<HedgeSetting>,
+}
+
+impl<'r> Parts<'r> {
+    /// The call's URL: `base` and this request's path, joined. One too long
+    /// for the client's capacity ends the call before any attempt.
+    fn url<const URL: usize>(
+        &self,
+        base: &str,
+    ) -> Result<heapless::String<URL>, RetryError<Error>> {
+        join_url::<URL>(base, self.path)
+            .map_err(|e| RetryError::new(StopReason::NotRetryable, 0, Some(e.into())))
+    }
+
+    /// The call's request to `url`, edited by the once-per-call request
+    /// interceptors before the call starts: every attempt is a copy of it,
+    /// and the replay rule sees their changes. An interceptor's error ends
+    /// the call before any attempt.
+    fn request<'u, const H: usize>(
+        &self,
+        url: &'u str,
+        default_headers: &'u [Header<'u>],
+        hooks: &RequestHooks<'_, H>,
+    ) -> Result<Request<'u>, RetryError<Error>>
+    where
+        'r: 'u,
+    {
+        let mut request = Request {
+            method: self.method,
+            url,
+            default_headers,
+            headers: self.headers,
+            body: self.body,
+            retry_safe: self.retry_safe,
+            error_for_status: self.error_for_status,
+        };
+        hooks
+            .run_once(&mut request, &AttemptContext::new(1, Duration::ZERO))
+            .map_err(|e| RetryError::new(StopReason::NotRetryable, 0, Some(e)))?;
+        Ok(request)
+    }
 }
 
 impl<K, S: fmt::Debug> fmt::Debug for RequestBuilder<'_, '_, K, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestBuilder")
-            .field("method", &self.method)
-            .field("path", &crate::request::redact_url(self.path))
-            .field("headers", &self.headers.len())
-            .field("body", &self.body.map(<[u8]>::len))
-            .field("retry_safe", &self.retry_safe)
-            .field("error_for_status", &self.error_for_status)
+            .field("method", &self.parts.method)
+            .field("path", &crate::request::redact_url(self.parts.path))
+            .field("headers", &self.parts.headers.len())
+            .field("body", &self.parts.body.map(<[u8]>::len))
+            .field("retry_safe", &self.parts.retry_safe)
+            .field("error_for_status", &self.parts.error_for_status)
             .field("policy", &self.policy)
             .field("hedge", &self.hedge)
             .finish_non_exhaustive()
@@ -65,12 +112,14 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
     ) -> Self {
         Self {
             client,
-            method,
-            path,
-            headers: &[],
-            body: None,
-            retry_safe: None,
-            error_for_status,
+            parts: Parts {
+                method,
+                path,
+                headers: &[],
+                body: None,
+                retry_safe: None,
+                error_for_status,
+            },
             policy,
             hedge,
         }
@@ -82,14 +131,14 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
     /// [`retry_safe`](Self::retry_safe).
     #[must_use]
     pub fn headers(mut self, headers: &'r [Header<'r>]) -> Self {
-        self.headers = headers;
+        self.parts.headers = headers;
         self
     }
 
     /// The body, borrowed (sent with `Content-Length`).
     #[must_use]
     pub fn body(mut self, body: &'r [u8]) -> Self {
-        self.body = Some(body);
+        self.parts.body = Some(body);
         self
     }
 
@@ -99,14 +148,14 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
     /// twice.
     #[must_use]
     pub fn retry_safe(mut self, safe: bool) -> Self {
-        self.retry_safe = Some(safe);
+        self.parts.retry_safe = Some(safe);
         self
     }
 
     /// Whether 4xx and 5xx are errors for this request.
     #[must_use]
     pub fn error_for_status(mut self, yes: bool) -> Self {
-        self.error_for_status = yes;
+        self.parts.error_for_status = yes;
         self
     }
 
@@ -125,12 +174,7 @@ impl<'c, 'r, K, S> RequestBuilder<'c, 'r, K, S> {
     ) -> RequestBuilder<'c, 'r, K, S2> {
         RequestBuilder {
             client: self.client,
-            method: self.method,
-            path: self.path,
-            headers: self.headers,
-            body: self.body,
-            retry_safe: self.retry_safe,
-            error_for_status: self.error_for_status,
+            parts: self.parts,
             policy: self.policy.with_strategy(strategy),
             hedge: self.hedge,
         }
@@ -203,31 +247,11 @@ where
     ) -> impl Future<Output = Result<Response<'b>, RetryError<Error>>> {
         async move {
             let client = self.client;
-            let url = match join_url::<URL>(client.base_url, self.path) {
-                Ok(url) => url,
-                Err(e) => {
-                    return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
-                }
-            };
-            let mut request = Request {
-                method: self.method,
-                url: &url,
-                default_headers: &client.default_headers,
-                headers: self.headers,
-                body: self.body,
-                retry_safe: self.retry_safe,
-                error_for_status: self.error_for_status,
-            };
+            let url = self.parts.url::<URL>(client.base_url)?;
+            let request =
+                self.parts
+                    .request(&url, &client.default_headers, &client.hooks.request)?;
             let hooks = &client.hooks;
-            // Once-per-call interceptors edit the call's request before the
-            // call starts: every attempt is a copy of the result, and the
-            // replay rule sees their changes. An error ends the call.
-            if let Err(e) = hooks
-                .request
-                .run_once(&mut request, &AttemptContext::new(1, Duration::ZERO))
-            {
-                return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e)));
-            }
             let clock = client.network.clock();
             let mut call = match RetryMachine::start(
                 &self.policy,
@@ -334,28 +358,11 @@ where
     ) -> impl Future<Output = Result<Response<'b>, RetryError<Error>>> {
         async move {
             let client = self.client;
-            let url = match join_url::<URL>(client.base_url, self.path) {
-                Ok(url) => url,
-                Err(e) => {
-                    return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e.into())));
-                }
-            };
-            let mut request = Request {
-                method: self.method,
-                url: &url,
-                default_headers: &client.default_headers,
-                headers: self.headers,
-                body: self.body,
-                retry_safe: self.retry_safe,
-                error_for_status: self.error_for_status,
-            };
             let hooks = &client.hooks;
-            if let Err(e) = hooks
-                .request
-                .run_once(&mut request, &AttemptContext::new(1, Duration::ZERO))
-            {
-                return Err(RetryError::new(StopReason::NotRetryable, 0, Some(e)));
-            }
+            let url = self.parts.url::<URL>(client.base_url)?;
+            let request = self
+                .parts
+                .request(&url, &client.default_headers, &hooks.request)?;
             let (delay, wanted) = self
                 .hedge
                 .map_or((tenace::HedgeDelay::OnFailure, 0), |h| (h.delay, h.extra));
