@@ -675,3 +675,26 @@ async fn execute_and_head_use_the_client_policy() {
     );
     assert_eq!(seen[1].headers["x-trace"], "7");
 }
+
+#[tokio::test(start_paused = true)]
+async fn send_and_execute_futures_outlive_the_client_and_can_be_spawned() {
+    let server = MemoryServer::new([Reply::Drop, Reply::ok("executed"), Reply::ok("sent")]);
+    let client = server
+        .client()
+        .retry_strategy(FixedDelay::new(ms(10)))
+        .build()
+        .unwrap();
+    let request = client.get("/prepared").build().unwrap();
+    let executed = tokio::spawn(client.execute(request));
+    let sent = client.get("/built").send();
+    drop(client);
+    let response = executed.await.unwrap().unwrap();
+    assert_eq!(
+        (response.text().unwrap(), response.attempts()),
+        ("executed".into(), 2)
+    );
+    assert_eq!(
+        tokio::spawn(sent).await.unwrap().unwrap().text().unwrap(),
+        "sent"
+    );
+}

@@ -255,7 +255,10 @@ impl Client {
     }
 
     /// Sends a prepared request with the client's policy and pipeline.
-    pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response, CallError>> {
+    pub fn execute(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, CallError>> + use<> {
         let inner = &*self.inner;
         self.clone().call(
             Ok(request),
