@@ -18,6 +18,7 @@ mod net;
 #[cfg(board = "lm3s6965evb")]
 mod stellaris;
 mod tests;
+#[path = "../../firmware/src/time_driver.rs"]
 mod time_driver;
 
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,20 @@ use crate::net::Nic;
 /// Raised by [`link_watch`] each time the link comes back up; the clients
 /// that should stop a backoff early listen for it (`WakeOnLinkUp`).
 pub(crate) static LINK_UP: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+
+/// SysTick's clock (the core clock) in qemu's model of the board. Its
+/// calibration register reads 0, so it cannot be asked.
+const SYSTICK_HZ: u64 = if cfg!(board = "mps2-an386") {
+    25_000_000
+} else {
+    12_000_000
+};
+
+/// A run that has not finished after this long is stuck.
+const WATCHDOG_SECS: u64 = 90;
+
+/// What a stuck run fails with.
+const WATCHDOG_FAILURE: &str = "watchdog: no result after 90 s";
 
 /// Set by the executor's pender when a task was woken; the idle loop sleeps
 /// only while it is clear.

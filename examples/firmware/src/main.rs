@@ -34,6 +34,25 @@ use embassy_executor::raw::Executor;
 #[cfg(target_arch = "riscv32")]
 pub(crate) use riscv_semihosting::{debug, hprintln};
 
+/// SysTick's clock (the core clock) in qemu's model of the board. Its
+/// calibration register reads 0, so it cannot be asked.
+#[cfg(target_arch = "arm")]
+const SYSTICK_HZ: u64 = if cfg!(board = "microbit") {
+    16_000_000
+} else if cfg!(board = "mps2-an386") {
+    25_000_000
+} else {
+    12_000_000
+};
+
+/// A run that has not finished after this long (virtual time) is stuck.
+#[cfg(target_arch = "arm")]
+const WATCHDOG_SECS: u64 = 10;
+
+/// What a stuck run fails with.
+#[cfg(target_arch = "arm")]
+const WATCHDOG_FAILURE: &str = "watchdog: no result after 10 s of virtual time";
+
 /// Set by the executor's pender when a task was woken; the idle loop sleeps
 /// only while it is clear.
 pub(crate) static WOKEN: AtomicBool = AtomicBool::new(false);

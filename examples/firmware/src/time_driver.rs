@@ -5,6 +5,10 @@
 //! races a counter wrap, and an alarm fires in the tick it is due. The
 //! timer queue is embassy's integrated one (its items live in the tasks),
 //! behind a critical section.
+//!
+//! Shared by both example firmwares (`firmware-net` includes this file):
+//! each crate gives its board's clock (`SYSTICK_HZ`) and its watchdog
+//! (`WATCHDOG_SECS`, `WATCHDOG_FAILURE`).
 
 use core::cell::RefCell;
 use core::task::Waker;
@@ -16,15 +20,9 @@ use critical_section::Mutex;
 use embassy_time_driver::{Driver, TICK_HZ};
 use embassy_time_queue_utils::Queue;
 
-/// SysTick's clock (the core clock) in qemu's model of the board. Its
-/// calibration register reads 0, so it cannot be asked.
-const SYSTICK_HZ: u64 = if cfg!(board = "microbit") {
-    16_000_000
-} else if cfg!(board = "mps2-an386") {
-    25_000_000
-} else {
-    12_000_000
-};
+/// SysTick's clock, the core clock of the board (the crate's
+/// `SYSTICK_HZ`).
+const SYSTICK_HZ: u64 = crate::SYSTICK_HZ;
 
 /// SysTick counts `RELOAD + 1` cycles between interrupts: one tick.
 const RELOAD: u32 = {
@@ -40,9 +38,9 @@ const RELOAD: u32 = {
     (cycles - 1) as u32
 };
 
-/// A run that has not finished after this many ticks (ten seconds of virtual
-/// time) is stuck: the handler fails it rather than let CI wait.
-const WATCHDOG_TICKS: u64 = 10 * TICK_HZ;
+/// A run that has not finished after this many ticks (the crate's
+/// `WATCHDOG_SECS`) is stuck: the handler fails it rather than let CI wait.
+const WATCHDOG_TICKS: u64 = crate::WATCHDOG_SECS * TICK_HZ;
 
 struct State {
     /// Ticks since [`init`].
@@ -102,6 +100,6 @@ fn SysTick() {
         now >= WATCHDOG_TICKS
     });
     if stuck {
-        crate::fail("watchdog: no result after 10 s of virtual time");
+        crate::fail(crate::WATCHDOG_FAILURE);
     }
 }
