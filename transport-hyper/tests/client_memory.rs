@@ -691,7 +691,7 @@ async fn send_and_execute_futures_outlive_the_client_and_can_be_spawned() {
     let response = executed.await.unwrap().unwrap();
     assert_eq!(
         (response.text().unwrap(), response.attempts()),
-        ("executed".into(), 2)
+        ("executed", 2)
     );
     assert_eq!(
         tokio::spawn(sent).await.unwrap().unwrap().text().unwrap(),
