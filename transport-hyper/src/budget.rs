@@ -14,12 +14,14 @@
 //! A host is its scheme, host name and port, in lower case, with the
 //! scheme's default port written out (`http://api.example.com:80`): the
 //! same server however the URL spells it, and never a URL's user name or
-//! password. Finding a host's budget is one pass over the URL's authority
-//! (the key is built on the stack for host names up to 200 bytes), one
-//! multiply-and-xor hash of it, one read lock and one reference count; a
-//! new host takes the write lock once. The hash is seeded per client: a
-//! caller who picks host names to collide can only make lookups walk the
-//! map's bounded number of entries.
+//! password. A call to the host the client last looked up, spelled the
+//! same way, finds its budget by comparing the URL's scheme and authority
+//! under a read lock, and takes one reference count. Any other call makes
+//! one pass over the URL's authority (the key is built on the stack for
+//! host names up to 200 bytes) and one multiply-and-xor hash of it; a new
+//! host takes the write lock once. The hash is seeded per client: a caller
+//! who picks host names to collide can only make lookups walk the map's
+//! bounded number of entries.
 //!
 //! # The bound
 //!
