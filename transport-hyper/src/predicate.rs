@@ -28,6 +28,50 @@ impl RetryOn<Error> for Shared {
     }
 }
 
+/// What a builder retries and how it treats error statuses, as the client
+/// builder and the tower layer keep it: `retry_on` and
+/// `retry_transient_statuses()` add up, in either order.
+#[derive(Clone)]
+pub(crate) struct Retrying {
+    /// The predicate, with the transient statuses once they were asked for.
+    pub(crate) predicate: SharedRetryOn,
+    /// `retry_transient_statuses()` was called.
+    pub(crate) transient: bool,
+    /// A 4xx or 5xx response becomes `Error::Status`.
+    pub(crate) error_for_status: bool,
+}
+
+impl Retrying {
+    /// `predicate`, no transient statuses, statuses are responses.
+    pub(crate) const fn new(predicate: SharedRetryOn) -> Self {
+        Self {
+            predicate,
+            transient: false,
+            error_for_status: false,
+        }
+    }
+
+    /// A new predicate of the user's, replacing the last one; the transient
+    /// statuses stay if they were asked for.
+    pub(crate) fn retry_on(&mut self, predicate: SharedRetryOn) {
+        self.predicate = if self.transient {
+            or_transient(predicate)
+        } else {
+            predicate
+        };
+    }
+
+    /// Error statuses become errors, and the transient ones are retried as
+    /// well as what the predicate retries (added once).
+    pub(crate) fn transient_statuses(&mut self) {
+        if !self.transient {
+            self.transient = true;
+            self.predicate = or_transient(Arc::clone(&self.predicate));
+        }
+        self.error_for_status = true;
+    }
+}
+
 /// `predicate`, or else a transport failure or a transient status
 /// (408, 429, 5xx but 501 and 505): what `retry_transient_statuses` adds
 /// to whatever `retry_on` set, in either order.

@@ -22,7 +22,7 @@ use crate::interceptor::{
     AsyncRequestInterceptor, AsyncResponseInterceptor, Auth, RequestHook, RequestHookList,
     ResponseHook, ResponseHookList,
 };
-use crate::predicate::{SharedRetryOn, or_transient};
+use crate::predicate::Retrying;
 use crate::request::Request;
 use crate::response::Response;
 use crate::seed::{CallSeeds, fresh_seed};
@@ -54,9 +54,7 @@ pub struct ClientBuilder {
     default_headers: HeaderMap,
     strategy: StoredStrategy,
     limits: Limits,
-    retry_on: SharedRetryOn,
-    transient: bool,
-    error_for_status: bool,
+    retrying: Retrying,
     request_hooks: RequestHookList,
     response_hooks: ResponseHookList,
     middleware: Vec<SharedMiddleware>,
@@ -77,8 +75,8 @@ impl fmt::Debug for ClientBuilder {
             )
             .field("strategy", &self.strategy)
             .field("limits", &self.limits)
-            .field("retry_transient_statuses", &self.transient)
-            .field("error_for_status", &self.error_for_status)
+            .field("retry_transient_statuses", &self.retrying.transient)
+            .field("error_for_status", &self.retrying.error_for_status)
             .field("retry_budget", &self.budget)
             .field("hedge", &self.hedge)
             .finish_non_exhaustive()
@@ -93,9 +91,7 @@ impl Default for ClientBuilder {
             default_headers: HeaderMap::new(),
             strategy: StoredStrategy::default(),
             limits: Limits::DEFAULT,
-            retry_on: Arc::new(tenace::NetworkErrors),
-            transient: false,
-            error_for_status: false,
+            retrying: Retrying::new(Arc::new(tenace::NetworkErrors)),
             request_hooks: RequestHookList::default(),
             response_hooks: ResponseHookList::default(),
             middleware: Vec::new(),
@@ -247,10 +243,7 @@ impl ClientBuilder {
     /// or after, transient statuses are retried as well.
     #[must_use]
     pub fn retry_on(mut self, predicate: impl RetryOn<Error> + Send + Sync + 'static) -> Self {
-        self.retry_on = Arc::new(predicate);
-        if self.transient {
-            self.retry_on = or_transient(self.retry_on);
-        }
+        self.retrying.retry_on(Arc::new(predicate));
         self
     }
 
@@ -259,7 +252,7 @@ impl ClientBuilder {
     /// response interceptors. Default: off.
     #[must_use]
     pub const fn error_for_status(mut self, yes: bool) -> Self {
-        self.error_for_status = yes;
+        self.retrying.error_for_status = yes;
         self
     }
 
@@ -276,11 +269,8 @@ impl ClientBuilder {
     /// whichever is called first: an error is retried if either says so.
     #[must_use]
     pub fn retry_transient_statuses(mut self) -> Self {
-        if !self.transient {
-            self.transient = true;
-            self.retry_on = or_transient(self.retry_on);
-        }
-        self.error_for_status(true)
+        self.retrying.transient_statuses();
+        self
     }
 
     /// Whether the server's delay hint counts (default: yes).
@@ -676,8 +666,8 @@ impl ClientBuilder {
                 default_headers: self.default_headers,
                 strategy: self.strategy,
                 limits: self.limits,
-                retry_on: self.retry_on,
-                error_for_status: self.error_for_status,
+                retry_on: self.retrying.predicate,
+                error_for_status: self.retrying.error_for_status,
                 request_hooks: self.request_hooks,
                 response_hooks: self.response_hooks,
                 middleware: self.middleware,

@@ -8,7 +8,7 @@ use tower_layer::Layer;
 
 use super::service::{Retry, Shared};
 use crate::error::Error;
-use crate::predicate::{SharedRetryOn, or_transient};
+use crate::predicate::Retrying;
 use crate::seed::{CallSeeds, fresh_seed};
 use crate::strategy::StoredStrategy;
 use crate::wall_clock::WallClock;
@@ -18,9 +18,7 @@ use crate::wall_clock::WallClock;
 pub struct RetryLayer {
     strategy: StoredStrategy,
     limits: Limits,
-    retry_on: SharedRetryOn,
-    transient: bool,
-    error_for_status: bool,
+    retrying: Retrying,
     seed: Option<u64>,
 }
 
@@ -29,8 +27,8 @@ impl fmt::Debug for RetryLayer {
         f.debug_struct("RetryLayer")
             .field("strategy", &self.strategy)
             .field("limits", &self.limits)
-            .field("retry_transient_statuses", &self.transient)
-            .field("error_for_status", &self.error_for_status)
+            .field("retry_transient_statuses", &self.retrying.transient)
+            .field("error_for_status", &self.retrying.error_for_status)
             .finish_non_exhaustive()
     }
 }
@@ -47,9 +45,7 @@ impl RetryLayer {
         Self {
             strategy: StoredStrategy::new(policy.strategy().clone()),
             limits: *policy.limits(),
-            retry_on: Arc::new(policy.predicate().clone()),
-            transient: false,
-            error_for_status: false,
+            retrying: Retrying::new(Arc::new(policy.predicate().clone())),
             seed: None,
         }
     }
@@ -58,7 +54,7 @@ impl RetryLayer {
     /// predicate to see. Default: off.
     #[must_use]
     pub const fn error_for_status(mut self, yes: bool) -> Self {
-        self.error_for_status = yes;
+        self.retrying.error_for_status = yes;
         self
     }
 
@@ -67,11 +63,8 @@ impl RetryLayer {
     /// predicate retries, honouring `Retry-After`.
     #[must_use]
     pub fn retry_transient_statuses(mut self) -> Self {
-        if !self.transient {
-            self.transient = true;
-            self.retry_on = or_transient(self.retry_on);
-        }
-        self.error_for_status(true)
+        self.retrying.transient_statuses();
+        self
     }
 
     /// Seeds the jitter, for reproducible delays; calls draw from seeds
@@ -94,8 +87,8 @@ impl<S> Layer<S> for RetryLayer {
             shared: Arc::new(Shared {
                 strategy: self.strategy.clone(),
                 limits: self.limits,
-                retry_on: Arc::clone(&self.retry_on),
-                error_for_status: self.error_for_status,
+                retry_on: Arc::clone(&self.retrying.predicate),
+                error_for_status: self.retrying.error_for_status,
                 clock,
                 wall: WallClock::new(clock),
                 seeds: CallSeeds::new(self.seed.unwrap_or_else(fresh_seed)),
