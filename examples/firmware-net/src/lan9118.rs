@@ -14,15 +14,14 @@
 use core::ptr;
 use core::task::Context;
 
+use crate::frame::{self, MTU, Rx, Transmit, Tx};
 use crate::impair;
 use crate::net::poll_later;
-use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState, RxToken, TxToken};
+use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState};
 
 /// Where qemu's `mps2-an385`/`mps2-an386` boards map the controller.
 pub(crate) const MPS2_BASE: usize = 0x4020_0000;
 
-/// Ethernet frame without its FCS: 14 bytes of header, 1500 of payload.
-const MTU: usize = 1514;
 /// Receive buffer: the largest frame the FIFO delivers, FCS included,
 /// rounded up to whole FIFO words.
 const RX_BUF: usize = 1536;
@@ -153,7 +152,7 @@ pub(crate) struct Lan9118 {
 
 /// Everything but the receive buffer.
 #[derive(Debug)]
-struct Port {
+pub(crate) struct Port {
     regs: Regs,
     mac: [u8; 6],
     /// The PHY's own link state, read once at start (the model's link is
@@ -243,7 +242,11 @@ impl Lan9118 {
     }
 }
 
-impl Port {
+impl Transmit for Port {
+    fn frame_mut(&mut self, len: usize) -> &mut [u8] {
+        &mut self.tx[..len]
+    }
+
     /// Writes `self.tx[..len]` to the transmit FIFO as one frame.
     fn push_frame(&mut self, len: usize) {
         let len32 = len as u32;
@@ -260,7 +263,9 @@ impl Port {
             let _ = self.regs.read(TX_STATUS_FIFO);
         }
     }
+}
 
+impl Port {
     fn link_up(&self) -> bool {
         self.phy_link && impair::link_is_up()
     }
@@ -271,48 +276,17 @@ impl Port {
     }
 }
 
-/// A received frame, already out of the FIFO.
-#[derive(Debug)]
-pub(crate) struct Rx<'a> {
-    frame: &'a mut [u8],
-}
-
-impl RxToken for Rx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, f: F) -> R {
-        f(self.frame)
-    }
-}
-
-/// Room for one frame in the transmit FIFO.
-#[derive(Debug)]
-pub(crate) struct Tx<'a> {
-    port: &'a mut Port,
-}
-
-impl TxToken for Tx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let len = len.min(MTU);
-        let result = f(&mut self.port.tx[..len]);
-        // A frame lost on the air (or sent while the link is down) is
-        // built by the stack but never reaches the FIFO.
-        if impair::pass() {
-            self.port.push_frame(len);
-        }
-        result
-    }
-}
-
 impl Driver for Lan9118 {
     type RxToken<'a>
         = Rx<'a>
     where
         Self: 'a;
     type TxToken<'a>
-        = Tx<'a>
+        = Tx<'a, Port>
     where
         Self: 'a;
 
-    fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Rx<'_>, Tx<'_>)> {
+    fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Rx<'_>, Tx<'_, Port>)> {
         if !self.port.tx_ready() {
             poll_later(cx);
             return None;
@@ -336,7 +310,7 @@ impl Driver for Lan9118 {
         }
     }
 
-    fn transmit(&mut self, cx: &mut Context<'_>) -> Option<Tx<'_>> {
+    fn transmit(&mut self, cx: &mut Context<'_>) -> Option<Tx<'_, Port>> {
         if !self.port.tx_ready() {
             poll_later(cx);
             return None;
@@ -356,10 +330,7 @@ impl Driver for Lan9118 {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
-        caps.max_transmission_unit = MTU;
-        caps.max_burst_size = Some(1);
-        caps
+        frame::capabilities()
     }
 
     fn hardware_address(&self) -> HardwareAddress {

@@ -11,6 +11,7 @@
 #![no_std]
 #![no_main]
 
+mod frame;
 mod impair;
 #[cfg(board = "mps2-an386")]
 mod lan9118;

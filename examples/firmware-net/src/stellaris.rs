@@ -14,8 +14,9 @@
 use core::ptr;
 use core::task::Context;
 
-use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState, RxToken, TxToken};
+use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState};
 
+use crate::frame::{self, MTU, Rx, Transmit, Tx};
 use crate::impair;
 use crate::net::poll_later;
 
@@ -27,8 +28,6 @@ const SYSCTL_RCGC2: usize = 0x400f_e108;
 const RCGC2_EMAC0: u32 = 1 << 28;
 const RCGC2_EPHY0: u32 = 1 << 30;
 
-/// Ethernet frame without its FCS.
-const MTU: usize = 1514;
 /// A received frame as the FIFO holds it (length, frame, FCS), in words.
 const RX_BUF: usize = 1536;
 
@@ -86,7 +85,7 @@ pub(crate) struct Stellaris {
 
 /// Everything but the receive buffer.
 #[derive(Debug)]
-struct Port {
+pub(crate) struct Port {
     regs: Regs,
     mac: [u8; 6],
     /// The length prefix and the frame being sent.
@@ -158,7 +157,11 @@ impl Stellaris {
     }
 }
 
-impl Port {
+impl Transmit for Port {
+    fn frame_mut(&mut self, len: usize) -> &mut [u8] {
+        &mut self.tx[2..2 + len]
+    }
+
     /// Sends `self.tx[2..2 + len]`, the frame, after its length word.
     fn push_frame(&mut self, len: usize) {
         // Wait for the previous frame to leave the FIFO.
@@ -184,46 +187,17 @@ impl Port {
     }
 }
 
-/// A received frame, already out of the FIFO.
-#[derive(Debug)]
-pub(crate) struct Rx<'a> {
-    frame: &'a mut [u8],
-}
-
-impl RxToken for Rx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, f: F) -> R {
-        f(self.frame)
-    }
-}
-
-/// Room for one frame in the transmit FIFO.
-#[derive(Debug)]
-pub(crate) struct Tx<'a> {
-    port: &'a mut Port,
-}
-
-impl TxToken for Tx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let len = len.min(MTU);
-        let result = f(&mut self.port.tx[2..2 + len]);
-        if impair::pass() {
-            self.port.push_frame(len);
-        }
-        result
-    }
-}
-
 impl Driver for Stellaris {
     type RxToken<'a>
         = Rx<'a>
     where
         Self: 'a;
     type TxToken<'a>
-        = Tx<'a>
+        = Tx<'a, Port>
     where
         Self: 'a;
 
-    fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Rx<'_>, Tx<'_>)> {
+    fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Rx<'_>, Tx<'_, Port>)> {
         loop {
             let Some(frame) = self.pop_frame() else {
                 poll_later(cx);
@@ -243,7 +217,7 @@ impl Driver for Stellaris {
         }
     }
 
-    fn transmit(&mut self, _cx: &mut Context<'_>) -> Option<Tx<'_>> {
+    fn transmit(&mut self, _cx: &mut Context<'_>) -> Option<Tx<'_, Port>> {
         // `push_frame` waits for the previous frame, which the model sends
         // at once: there is always room.
         Some(Tx {
@@ -262,10 +236,7 @@ impl Driver for Stellaris {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
-        caps.max_transmission_unit = MTU;
-        caps.max_burst_size = Some(1);
-        caps
+        frame::capabilities()
     }
 
     fn hardware_address(&self) -> HardwareAddress {
