@@ -107,6 +107,21 @@ fn client(limit: usize) -> (ClientBuilder, Recorder) {
     (builder, recorder)
 }
 
+/// PUTs `body` to `server`'s `/blob` through a client built from `builder`.
+async fn put_blob(
+    builder: ClientBuilder,
+    server: &FaultServer,
+    body: impl Into<Body>,
+) -> Result<tenace_hyper::Response, tenace_hyper::CallError> {
+    builder
+        .build()
+        .unwrap()
+        .put(&server.url("/blob"))
+        .body(body)
+        .send()
+        .await
+}
+
 const OVER: &str =
     "the request body was streamed past the replay limit of 4095 bytes and cannot be resent";
 
@@ -116,14 +131,7 @@ async fn a_stream_that_fits_the_limit_is_sent_again_whole() {
     // The body is exactly the limit: it fits.
     let (builder, log) = client(LEN);
     let (body, pulled) = stream_body(None);
-    let response = builder
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = put_blob(builder, &server, body).await.unwrap();
     assert_eq!(response.text().unwrap(), "stored");
     assert_eq!((log.attempts(), log.kinds()), (2, vec![FailureKind::Io]));
     let requests = server.requests();
@@ -144,14 +152,7 @@ async fn a_stream_past_the_limit_is_sent_once_and_the_error_says_why() {
     let server = FaultServer::start([Fault::ResetBeforeResponse, Fault::ok("duplicate!")]);
     let (builder, log) = client(LEN - 1);
     let (body, pulled) = stream_body(None);
-    let err = builder
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(body)
-        .send()
-        .await
-        .unwrap_err();
+    let err = put_blob(builder, &server, body).await.unwrap_err();
     assert_eq!(
         (err.reason(), err.attempts()),
         (StopReason::NotRetryable, 1)
@@ -179,13 +180,7 @@ async fn an_error_status_after_a_stream_past_the_limit_is_not_retried() {
     let server = FaultServer::start([Fault::status(503), Fault::ok("duplicate!")]);
     let (builder, log) = client(LEN - 1);
     let (body, _) = stream_body(None);
-    let err = builder
-        .retry_transient_statuses()
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(body)
-        .send()
+    let err = put_blob(builder.retry_transient_statuses(), &server, body)
         .await
         .unwrap_err();
     assert_eq!(
@@ -206,13 +201,7 @@ async fn an_error_status_after_a_stream_that_fits_is_retried() {
     let server = FaultServer::start([Fault::status(503), Fault::ok("stored")]);
     let (builder, log) = client(LEN);
     let (body, pulled) = stream_body(None);
-    let response = builder
-        .retry_transient_statuses()
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(body)
-        .send()
+    let response = put_blob(builder.retry_transient_statuses(), &server, body)
         .await
         .unwrap();
     assert_eq!(response.text().unwrap(), "stored");
@@ -227,12 +216,7 @@ async fn a_bytes_body_is_resent_whatever_its_size() {
     let server = FaultServer::start([Fault::ResetBeforeResponse, Fault::ok("stored")]);
     // Whole bytes are not counted against the replay buffer.
     let (builder, log) = client(16);
-    let response = builder
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(Bytes::from(whole()))
-        .send()
+    let response = put_blob(builder, &server, Bytes::from(whole()))
         .await
         .unwrap();
     assert_eq!(response.text().unwrap(), "stored");
@@ -250,14 +234,7 @@ async fn a_stream_that_fails_ends_the_call_with_its_error() {
     let server = FaultServer::start([Fault::ok("never")]);
     let (builder, log) = client(LEN);
     let (body, pulled) = stream_body(Some(2));
-    let err = builder
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(body)
-        .send()
-        .await
-        .unwrap_err();
+    let err = put_blob(builder, &server, body).await.unwrap_err();
     assert_eq!(
         (err.reason(), err.attempts()),
         (StopReason::NotRetryable, 1)
@@ -385,14 +362,7 @@ fn h2_reset_then(second: Fault, limit: usize) -> (FaultServer, ClientBuilder, Re
 async fn over_http2_a_stream_that_fits_is_sent_again_whole() {
     let (server, builder, log) = h2_reset_then(Fault::ok("stored"), LEN);
     let (body, pulled) = stream_body(None);
-    let response = builder
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = put_blob(builder, &server, body).await.unwrap();
     assert_eq!(response.text().unwrap(), "stored");
     assert_eq!(log.kinds(), [FailureKind::Io]);
     let bodies: Vec<_> = server.requests().into_iter().map(|r| r.body).collect();
@@ -404,14 +374,7 @@ async fn over_http2_a_stream_that_fits_is_sent_again_whole() {
 async fn over_http2_a_stream_past_the_limit_is_sent_once() {
     let (server, builder, log) = h2_reset_then(Fault::ok("duplicate!"), LEN - 1);
     let (body, _) = stream_body(None);
-    let err = builder
-        .build()
-        .unwrap()
-        .put(&server.url("/blob"))
-        .body(body)
-        .send()
-        .await
-        .unwrap_err();
+    let err = put_blob(builder, &server, body).await.unwrap_err();
     assert_eq!(
         (err.reason(), err.attempts()),
         (StopReason::NotRetryable, 1)
