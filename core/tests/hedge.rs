@@ -6,11 +6,13 @@ use core::cell::RefCell;
 use core::time::Duration;
 
 use embassy_futures::block_on;
-use tenace::testing::{MockClock, MockError, ScriptedTransport, SleepRecord, Step};
+use tenace::testing::{
+    MockClock, MockError, ScriptedTransport, SleepRecord, SleepingTransport, Step,
+};
 use tenace::{
     AttemptOutcome, BreakerConfig, CallOutcome, CircuitBreaker, FailureKind, FixedDelay, Hedge,
-    HedgeDelay, Instant, LinearBackoff, Middleware, Never, Pipeline, Policy, Replay, RetryBudget,
-    RetryEvent, SeededRng, StopReason, TransientErrors,
+    HedgeDelay, Instant, LinearBackoff, Middleware, Never, Pipeline, Policy, Replay, Retried,
+    RetryBudget, RetryError, RetryEvent, SeededRng, StopReason, TransientErrors, Transport,
 };
 
 const fn ms(n: u64) -> Duration {
@@ -24,6 +26,35 @@ fn at(d: Duration) -> Instant {
 
 fn policy() -> Policy<FixedDelay> {
     Policy::new(FixedDelay::new(S * 7))
+}
+
+/// `steps` played on `clock`, each step's latency slept on it.
+fn sleeping<Q, R, const N: usize>(
+    clock: &MockClock,
+    steps: [Step<R>; N],
+) -> SleepingTransport<'_, Q, R, N> {
+    ScriptedTransport::new(steps)
+        .with_clock(clock)
+        .latency_sleeps()
+}
+
+/// A hedged `GET /` through `t` under [`policy`], jitter seeded with 1.
+fn hedged_get<T, const H: usize>(
+    t: &T,
+    clock: &MockClock,
+    hedge: &Hedge<H>,
+) -> Result<Retried<T::Response>, RetryError<MockError>>
+where
+    T: Transport<Request = &'static str, Error = MockError>,
+{
+    block_on(tenace::hedge(
+        t,
+        clock,
+        &policy(),
+        hedge,
+        &mut SeededRng::new(1),
+        "GET /",
+    ))
 }
 
 /// Records every hook as a line, with the time in milliseconds.
@@ -70,12 +101,10 @@ impl Middleware for Log {
 #[test]
 fn a_slow_first_copy_is_overtaken_by_the_hedge() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, _, 2>::new([
-        Step::ok("slow").after(S * 5),
-        Step::ok("fast").after(S),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping(
+        &clock,
+        [Step::ok("slow").after(S * 5), Step::ok("fast").after(S)],
+    );
     let log = Log::default();
     let pipeline = Pipeline::new().middleware(&log);
     let answer = block_on(tenace::hedge_with(
@@ -123,18 +152,8 @@ fn a_slow_first_copy_is_overtaken_by_the_hedge() {
 #[test]
 fn a_fast_first_copy_never_starts_the_hedge() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, _, 2>::new([Step::ok(1).after(ms(500)), Step::ok(2)])
-        .with_clock(&clock)
-        .latency_sleeps();
-    let answer = block_on(tenace::hedge(
-        &t,
-        &clock,
-        &policy(),
-        &Hedge::<3>::after(S),
-        &mut SeededRng::new(1),
-        "GET /",
-    ))
-    .unwrap();
+    let t = sleeping(&clock, [Step::ok(1).after(ms(500)), Step::ok(2)]);
+    let answer = hedged_get(&t, &clock, &Hedge::<3>::after(S)).unwrap();
     assert_eq!((answer.value, answer.attempts), (1, 1));
     assert_eq!(clock.now(), at(ms(500)));
     assert_eq!((t.calls(), t.cancelled()), (1, 0));
@@ -188,12 +207,13 @@ fn a_post_is_never_hedged() {
 #[test]
 fn a_retryable_failure_starts_the_next_copy_at_once() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, _, 2>::new([
-        Step::fail(FailureKind::Io).after(ms(200)),
-        Step::ok("second").after(ms(300)),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping(
+        &clock,
+        [
+            Step::fail(FailureKind::Io).after(ms(200)),
+            Step::ok("second").after(ms(300)),
+        ],
+    );
     let log = Log::default();
     let answer = block_on(tenace::hedge_with(
         &t,
@@ -236,12 +256,10 @@ fn a_retryable_failure_starts_the_next_copy_at_once() {
 #[test]
 fn a_refused_failure_ends_the_call_and_drops_the_other_copies() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 2>::new([
-        Step::ok(1).after(S * 5),
-        Step::status(404, None).after(S),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping::<_, u8, 2>(
+        &clock,
+        [Step::ok(1).after(S * 5), Step::status(404, None).after(S)],
+    );
     let err = block_on(tenace::hedge(
         &t,
         &clock,
@@ -266,13 +284,14 @@ fn a_refused_failure_ends_the_call_and_drops_the_other_copies() {
 #[test]
 fn every_copy_failing_exhausts_the_call() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 3>::new([
-        Step::fail(FailureKind::Io).after(S * 3),
-        Step::fail(FailureKind::Timeout).after(S * 3),
-        Step::fail(FailureKind::Io).after(S),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping::<_, u8, 3>(
+        &clock,
+        [
+            Step::fail(FailureKind::Io).after(S * 3),
+            Step::fail(FailureKind::Timeout).after(S * 3),
+            Step::fail(FailureKind::Io).after(S),
+        ],
+    );
     let log = Log::default();
     let err = block_on(tenace::hedge_with(
         &t,
@@ -315,9 +334,7 @@ fn drained_budget() -> RetryBudget {
 fn the_budget_vetoes_a_hedge_and_the_first_copy_goes_on() {
     let budget = drained_budget();
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, _, 2>::new([Step::ok("slow").after(S * 5), Step::ok("fast")])
-        .with_clock(&clock)
-        .latency_sleeps();
+    let t = sleeping(&clock, [Step::ok("slow").after(S * 5), Step::ok("fast")]);
     let answer = block_on(tenace::hedge_with(
         &t,
         &clock,
@@ -353,13 +370,14 @@ fn the_budget_vetoes_a_hedge_and_the_first_copy_goes_on() {
 fn every_failed_copy_costs_the_budget_a_token() {
     let budget = RetryBudget::new(10, 1, 10).unwrap();
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 3>::new([
-        Step::fail(FailureKind::Io).after(S * 3),
-        Step::fail(FailureKind::Timeout).after(S * 3),
-        Step::fail(FailureKind::Io).after(S),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping::<_, u8, 3>(
+        &clock,
+        [
+            Step::fail(FailureKind::Io).after(S * 3),
+            Step::fail(FailureKind::Timeout).after(S * 3),
+            Step::fail(FailureKind::Io).after(S),
+        ],
+    );
     let err = block_on(tenace::hedge_with(
         &t,
         &clock,
@@ -377,13 +395,14 @@ fn every_failed_copy_costs_the_budget_a_token() {
 #[test]
 fn the_deadline_cuts_every_copy() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 3>::new([
-        Step::ok(1).after(S * 9),
-        Step::ok(2).after(S * 9),
-        Step::ok(3).after(S * 9),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping::<_, u8, 3>(
+        &clock,
+        [
+            Step::ok(1).after(S * 9),
+            Step::ok(2).after(S * 9),
+            Step::ok(3).after(S * 9),
+        ],
+    );
     let log = Log::default();
     let err = block_on(tenace::hedge_with(
         &t,
@@ -425,13 +444,14 @@ fn the_deadline_cuts_every_copy() {
 #[test]
 fn the_middleware_hears_one_call_with_every_copy() {
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, _, 3>::new([
-        Step::fail(FailureKind::Io).after(ms(1500)),
-        Step::ok("b").after(S * 5),
-        Step::ok("c").after(ms(500)),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping(
+        &clock,
+        [
+            Step::fail(FailureKind::Io).after(ms(1500)),
+            Step::ok("b").after(S * 5),
+            Step::ok("c").after(ms(500)),
+        ],
+    );
     let log = Log::default();
     let answer = block_on(tenace::hedge_with(
         &t,
@@ -464,13 +484,14 @@ fn the_middleware_hears_one_call_with_every_copy() {
 fn the_strategy_and_on_failure_delays() {
     // Linear: copy 2 at 1 s after copy 1, copy 3 at 2 s after copy 2.
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 3>::new([
-        Step::ok(1).after(S * 9),
-        Step::ok(2).after(S * 9),
-        Step::ok(3).after(ms(100)),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
+    let t = sleeping::<_, u8, 3>(
+        &clock,
+        [
+            Step::ok(1).after(S * 9),
+            Step::ok(2).after(S * 9),
+            Step::ok(3).after(ms(100)),
+        ],
+    );
     let linear = Policy::new(LinearBackoff::new(Duration::ZERO, S, S * 10).unwrap());
     let answer = block_on(tenace::hedge(
         &t,
@@ -485,41 +506,27 @@ fn the_strategy_and_on_failure_delays() {
     assert_eq!(clock.now(), at(ms(3100)));
     // OnFailure: no timer; copies follow failures only.
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 2>::new([
-        Step::fail(FailureKind::Timeout).after(S * 4),
-        Step::ok(2).after(S),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
-    let answer = block_on(tenace::hedge(
-        &t,
+    let t = sleeping::<_, u8, 2>(
         &clock,
-        &policy(),
-        &Hedge::<1>::new(HedgeDelay::OnFailure),
-        &mut SeededRng::new(1),
-        "GET /",
-    ))
-    .unwrap();
+        [
+            Step::fail(FailureKind::Timeout).after(S * 4),
+            Step::ok(2).after(S),
+        ],
+    );
+    let answer = hedged_get(&t, &clock, &Hedge::<1>::new(HedgeDelay::OnFailure)).unwrap();
     assert_eq!((answer.value, answer.attempts), (2, 2));
     assert_eq!(clock.now(), at(S * 5));
     // A zero delay starts every copy at once.
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 3>::new([
-        Step::ok(1).after(S * 3),
-        Step::ok(2).after(S * 2),
-        Step::ok(3).after(S),
-    ])
-    .with_clock(&clock)
-    .latency_sleeps();
-    let answer = block_on(tenace::hedge(
-        &t,
+    let t = sleeping::<_, u8, 3>(
         &clock,
-        &policy(),
-        &Hedge::<2>::after(Duration::ZERO),
-        &mut SeededRng::new(1),
-        "GET /",
-    ))
-    .unwrap();
+        [
+            Step::ok(1).after(S * 3),
+            Step::ok(2).after(S * 2),
+            Step::ok(3).after(S),
+        ],
+    );
+    let answer = hedged_get(&t, &clock, &Hedge::<2>::after(Duration::ZERO)).unwrap();
     assert_eq!((answer.value, answer.attempts), (3, 3));
     assert_eq!(clock.now(), at(S));
     assert_eq!(t.cancelled(), 2);
@@ -534,15 +541,7 @@ fn max_extra_limits_the_copies_below_n() {
         Step::ok(3),
     ])
     .with_clock(&clock);
-    let err = block_on(tenace::hedge(
-        &t,
-        &clock,
-        &policy(),
-        &Hedge::<4>::after(S).max_extra(1),
-        &mut SeededRng::new(1),
-        "GET /",
-    ))
-    .unwrap_err();
+    let err = hedged_get(&t, &clock, &Hedge::<4>::after(S).max_extra(1)).unwrap_err();
     assert_eq!(
         (err.reason(), err.attempts(), t.calls()),
         (StopReason::Exhausted, 2, 2)
@@ -577,9 +576,7 @@ fn a_server_hint_starts_no_more_copies() {
 fn a_dropped_hedged_call_is_cancelled_once() {
     let log = Log::default();
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 2>::new([Step::hang(), Step::hang()])
-        .with_clock(&clock)
-        .latency_sleeps();
+    let t = sleeping::<_, u8, 2>(&clock, [Step::hang(), Step::hang()]);
     let pipeline = Pipeline::new().middleware(&log);
     let policy = policy();
     let hedge = Hedge::<1>::after(S);
@@ -634,9 +631,7 @@ fn interceptors_run_per_copy_once_per_call_and_on_the_winner() {
     use tenace::{FinalOnly, PerCall, map_request, map_response};
     let seen = RefCell::new(Vec::new());
     let clock = MockClock::new();
-    let t = ScriptedTransport::<_, u8, 2>::new([Step::ok(1).after(S * 5), Step::ok(2).after(S)])
-        .with_clock(&clock)
-        .latency_sleeps();
+    let t = sleeping::<_, u8, 2>(&clock, [Step::ok(1).after(S * 5), Step::ok(2).after(S)]);
     let pipeline = Pipeline::new()
         .request((
             PerCall(map_request(|r: &mut String, _: &tenace::AttemptContext| {
